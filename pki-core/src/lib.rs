@@ -1,0 +1,9 @@
+//! pki-core
+pub mod error;
+pub mod key;
+pub mod oid;
+pub use error::{Error, Result};
+pub use key::{KeyAlgorithm, PrivateKey};
+pub mod cert;
+pub mod config;
+pub mod duration;
