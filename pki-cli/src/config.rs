@@ -1,0 +1,76 @@
+//! From flags and `--config` to a resolved `ClusterConfig`, with errors that name the flag
+//! when a flag gave the value and the file when the file did.
+
+use pki_core::config::{ClusterConfig, ConfigInput, HostFacts};
+use pki_core::Error;
+
+use crate::args::PkiArgs;
+use crate::Failure;
+
+/// Which flag sets which config field (for error messages).
+const FLAG_FIELDS: &[(&str, &str)] = &[
+    ("nodeRegistration.name", "--node-name"),
+    (
+        "localAPIEndpoint.advertiseAddress",
+        "--apiserver-advertise-address",
+    ),
+    ("localAPIEndpoint.bindPort", "--apiserver-bind-port"),
+    ("controlPlaneEndpoint", "--control-plane-endpoint"),
+    ("networking.serviceSubnet", "--service-cidr"),
+    ("networking.dnsDomain", "--service-dns-domain"),
+    ("apiServer.certSANs", "--apiserver-cert-extra-sans"),
+    ("encryptionAlgorithm", "--key-algorithm"),
+    ("certificateValidityPeriod", "--cert-validity"),
+    ("caCertificateValidityPeriod", "--ca-validity"),
+];
+
+fn flags(args: &PkiArgs) -> ConfigInput {
+    ConfigInput {
+        node_name: args.node_name.clone(),
+        advertise_address: args.apiserver_advertise_address.clone(),
+        bind_port: args.apiserver_bind_port,
+        control_plane_endpoint: args.control_plane_endpoint.clone(),
+        cert_dir: args.cert_dir.clone(),
+        kubeconfig_dir: args.kubeconfig_dir.clone(),
+        service_subnet: args.service_cidr.clone(),
+        dns_domain: args.service_dns_domain.clone(),
+        apiserver_cert_sans: args.apiserver_cert_extra_sans.clone(),
+        key_algorithm: args.key_algorithm.clone(),
+        cert_validity: args.cert_validity.clone(),
+        ca_validity: args.ca_validity.clone(),
+        ..Default::default()
+    }
+}
+
+/// Resolves the cluster configuration for a command.
+pub fn resolve(args: &PkiArgs) -> Result<ClusterConfig, Failure> {
+    let from_flags = flags(args);
+    let from_file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            ConfigInput::from_kubeadm_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => ConfigInput::default(),
+    };
+    let merged = from_file.clone().merge(from_flags.clone());
+    merged.resolve(&HostFacts::detect()).map_err(|e| {
+        let Error::Config { field, message } = &e else {
+            return Failure::from(e);
+        };
+        let set_by_flag =
+            FLAG_FIELDS
+                .iter()
+                .find(|(f, _)| field.starts_with(f))
+                .filter(|(f, _)| {
+                    // The flag gave this value when the flag-only input fails the same way.
+                    from_flags.clone().resolve(&HostFacts::detect()).err().is_some_and(
+                |fe| matches!(fe, Error::Config { field: ref ff, .. } if ff.starts_with(f)),
+            )
+                });
+        match (set_by_flag, &args.config) {
+            (Some((_, flag)), _) => Failure::from(format!("{flag} ({field}): {message}")),
+            (None, Some(path)) => Failure::from(format!("{}: {field}: {message}", path.display())),
+            (None, None) => Failure::from(e),
+        }
+    })
+}

@@ -1,0 +1,103 @@
+//! `kpki init`, `kpki certs init` and `kpki kubeconfig init`.
+
+use pki_core::pki::{self, Event, Selection};
+use pki_core::store;
+use pki_core::tree::Dirs;
+
+use crate::args::PkiArgs;
+use crate::Failure;
+
+/// What to make.
+pub enum What {
+    All,
+    Certs(Vec<String>),
+    Kubeconfigs(Vec<String>),
+}
+
+pub fn run(args: &PkiArgs, what: What) -> Result<u8, Failure> {
+    let config = crate::config::resolve(args)?;
+    let now = crate::now::now()?;
+    let selection = match &what {
+        What::All => Selection::all(&config),
+        What::Certs(names) if names.is_empty() => Selection::certs(&config),
+        What::Certs(names) => Selection::certs_named(&config, names)?,
+        What::Kubeconfigs(names) if names.is_empty() => Selection::kubeconfigs(),
+        What::Kubeconfigs(names) => Selection::kubeconfigs_named(names)?,
+    };
+    let dirs = Dirs {
+        cert_dir: config.cert_dir.clone(),
+        kubeconfig_dir: config.kubeconfig_dir.clone(),
+    };
+    let existing = store::load(&dirs, &config)?;
+    let outcome = pki::build(&config, &existing, &selection, now)?;
+    store::commit(&dirs, &outcome.files)?;
+
+    for w in config.warnings.iter().chain(&outcome.warnings) {
+        eprintln!("warning: {w}");
+    }
+    if !selection.certs.is_empty() || selection.service_account {
+        println!(
+            "[certs] Using certificateDir folder {:?}",
+            config.cert_dir.display().to_string()
+        );
+    }
+    let mut kubeconfig_header = false;
+    for event in &outcome.events {
+        if matches!(
+            event,
+            Event::WroteKubeconfig { .. } | Event::UsingExistingKubeconfig { .. }
+        ) && !kubeconfig_header
+        {
+            println!(
+                "[kubeconfig] Using kubeconfig folder {:?}",
+                config.kubeconfig_dir.display().to_string()
+            );
+            kubeconfig_header = true;
+        }
+        print_event(event, &dirs);
+    }
+    Ok(0)
+}
+
+fn print_event(event: &Event, dirs: &Dirs) {
+    match event {
+        Event::GeneratedCert { name, sans } => {
+            println!("[certs] Generating {name:?} certificate and key");
+            if let Some(sans) = sans {
+                let ips: Vec<String> = sans.ips.iter().map(|i| i.to_string()).collect();
+                println!(
+                    "[certs] {name} serving cert is signed for DNS names [{}] and IPs [{}]",
+                    sans.dns.join(" "),
+                    ips.join(" ")
+                );
+            }
+        }
+        Event::ReissuedCertForExistingKey { name } => {
+            println!("[certs] Generating {name:?} certificate for the existing key")
+        }
+        Event::UsingExistingCert { name } => {
+            println!("[certs] Using the existing {name:?} certificate and key")
+        }
+        Event::UsingExistingCa { name } => {
+            println!("[certs] Using the existing {name:?} certificate authority")
+        }
+        Event::ExternalCa { name } => {
+            println!("[certs] Using the existing {name:?} certificate authority (external: its key is absent)")
+        }
+        Event::GeneratedServiceAccount => println!("[certs] Generating \"sa\" key and public key"),
+        Event::UsingExistingServiceAccount => println!("[certs] Using the existing \"sa\" key"),
+        Event::RestoredServiceAccountPublicKey => {
+            println!("[certs] Writing \"sa.pub\" from the existing \"sa\" key")
+        }
+        Event::WroteKubeconfig { file } => {
+            println!("[kubeconfig] Writing {file:?} kubeconfig file")
+        }
+        Event::UsingExistingKubeconfig { file } => {
+            let path = dirs.kubeconfig_dir.join(file);
+            println!(
+                "[kubeconfig] Using existing kubeconfig file: {:?}",
+                path.display().to_string()
+            )
+        }
+    }
+}
