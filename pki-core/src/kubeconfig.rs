@@ -27,7 +27,8 @@ pub fn build(
     Ok(Kubeconfig {
         api_version: Some("v1".into()),
         kind: Some("Config".into()),
-        preferences: None,
+        // kubectl and kubeadm write `preferences: {}`.
+        preferences: Some(Default::default()),
         clusters: vec![NamedCluster {
             name: cluster_name.into(),
             cluster: Some(Cluster {
