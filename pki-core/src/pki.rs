@@ -120,22 +120,37 @@ impl Selection {
     }
 }
 
-/// What happened to one item, in the order kubeadm reports it.
+/// What happened to one item, in the order kubeadm reports it. `name` is a certificate's path
+/// base as kubeadm prints it (`etcd/server`); `file` a kubeconfig's file name.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    /// A certificate and key were generated. `sans` is set for serving certificates.
+    /// A certificate and key were generated; `sans` is set for serving certificates.
     GeneratedCert {
+        /// The certificate.
         name: &'static str,
+        /// The SANs it was signed for.
         sans: Option<Sans>,
     },
     /// A certificate was issued for a key that already existed (the certificate was missing).
-    ReissuedCertForExistingKey { name: &'static str },
+    ReissuedCertForExistingKey {
+        /// The certificate.
+        name: &'static str,
+    },
     /// An existing certificate and key were checked and kept.
-    UsingExistingCert { name: &'static str },
+    UsingExistingCert {
+        /// The certificate.
+        name: &'static str,
+    },
     /// An existing CA was kept.
-    UsingExistingCa { name: &'static str },
+    UsingExistingCa {
+        /// The CA.
+        name: &'static str,
+    },
     /// A CA whose key is absent: its certificates must all exist already.
-    ExternalCa { name: &'static str },
+    ExternalCa {
+        /// The CA.
+        name: &'static str,
+    },
     /// The service-account key pair was generated.
     GeneratedServiceAccount,
     /// `sa.key` existed and was kept.
@@ -143,9 +158,15 @@ pub enum Event {
     /// `sa.pub` was missing and was derived from the existing `sa.key`.
     RestoredServiceAccountPublicKey,
     /// A kubeconfig was written.
-    WroteKubeconfig { file: &'static str },
+    WroteKubeconfig {
+        /// The kubeconfig.
+        file: &'static str,
+    },
     /// An existing kubeconfig was checked and kept.
-    UsingExistingKubeconfig { file: &'static str },
+    UsingExistingKubeconfig {
+        /// The kubeconfig.
+        file: &'static str,
+    },
 }
 
 /// The result of [`build`]: new files to write, what was done, and warnings.
