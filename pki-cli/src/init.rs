@@ -5,7 +5,7 @@ use pki_core::store;
 use pki_core::tree::Dirs;
 
 use crate::args::PkiArgs;
-use crate::Failure;
+use crate::{Failure, Out};
 
 /// What to make.
 pub enum What {
@@ -14,7 +14,7 @@ pub enum What {
     Kubeconfigs(Vec<String>),
 }
 
-pub fn run(args: &PkiArgs, what: What) -> Result<u8, Failure> {
+pub fn run(args: &PkiArgs, what: What, out: &mut Out) -> Result<u8, Failure> {
     let config = crate::config::resolve(args)?;
     let now = crate::now::now()?;
     let selection = match &what {
@@ -33,13 +33,13 @@ pub fn run(args: &PkiArgs, what: What) -> Result<u8, Failure> {
     store::commit(&dirs, &outcome.files)?;
 
     for w in config.warnings.iter().chain(&outcome.warnings) {
-        eprintln!("warning: {w}");
+        out.warn(w);
     }
     if !selection.certs.is_empty() || selection.service_account {
-        println!(
+        out.line(format!(
             "[certs] Using certificateDir folder {:?}",
             config.cert_dir.display().to_string()
-        );
+        ));
     }
     let mut kubeconfig_header = false;
     for event in &outcome.events {
@@ -48,53 +48,54 @@ pub fn run(args: &PkiArgs, what: What) -> Result<u8, Failure> {
             Event::WroteKubeconfig { .. } | Event::UsingExistingKubeconfig { .. }
         ) && !kubeconfig_header
         {
-            println!(
+            out.line(format!(
                 "[kubeconfig] Using kubeconfig folder {:?}",
                 config.kubeconfig_dir.display().to_string()
-            );
+            ));
             kubeconfig_header = true;
         }
-        print_event(event, &dirs);
+        out.line(event_line(event, &dirs));
     }
     Ok(0)
 }
 
-fn print_event(event: &Event, dirs: &Dirs) {
+fn event_line(event: &Event, dirs: &Dirs) -> String {
     match event {
-        Event::GeneratedCert { name, sans } => {
-            println!("[certs] Generating {name:?} certificate and key");
-            if let Some(sans) = sans {
-                let ips: Vec<String> = sans.ips.iter().map(|i| i.to_string()).collect();
-                println!(
-                    "[certs] {name} serving cert is signed for DNS names [{}] and IPs [{}]",
-                    sans.dns.join(" "),
-                    ips.join(" ")
-                );
-            }
+        Event::GeneratedCert { name, sans: None } => {
+            format!("[certs] Generating {name:?} certificate and key")
+        }
+        Event::GeneratedCert {
+            name,
+            sans: Some(sans),
+        } => {
+            let ips: Vec<String> = sans.ips.iter().map(|i| i.to_string()).collect();
+            format!(
+                "[certs] Generating {name:?} certificate and key\n[certs] {name} serving cert is signed for DNS names [{}] and IPs [{}]",
+                sans.dns.join(" "),
+                ips.join(" ")
+            )
         }
         Event::ReissuedCertForExistingKey { name } => {
-            println!("[certs] Generating {name:?} certificate for the existing key")
+            format!("[certs] Generating {name:?} certificate for the existing key")
         }
         Event::UsingExistingCert { name } => {
-            println!("[certs] Using the existing {name:?} certificate and key")
+            format!("[certs] Using the existing {name:?} certificate and key")
         }
         Event::UsingExistingCa { name } => {
-            println!("[certs] Using the existing {name:?} certificate authority")
+            format!("[certs] Using the existing {name:?} certificate authority")
         }
         Event::ExternalCa { name } => {
-            println!("[certs] Using the existing {name:?} certificate authority (external: its key is absent)")
+            format!("[certs] Using the existing {name:?} certificate authority (external: its key is absent)")
         }
-        Event::GeneratedServiceAccount => println!("[certs] Generating \"sa\" key and public key"),
-        Event::UsingExistingServiceAccount => println!("[certs] Using the existing \"sa\" key"),
+        Event::GeneratedServiceAccount => "[certs] Generating \"sa\" key and public key".into(),
+        Event::UsingExistingServiceAccount => "[certs] Using the existing \"sa\" key".into(),
         Event::RestoredServiceAccountPublicKey => {
-            println!("[certs] Writing \"sa.pub\" from the existing \"sa\" key")
+            "[certs] Writing \"sa.pub\" from the existing \"sa\" key".into()
         }
-        Event::WroteKubeconfig { file } => {
-            println!("[kubeconfig] Writing {file:?} kubeconfig file")
-        }
+        Event::WroteKubeconfig { file } => format!("[kubeconfig] Writing {file:?} kubeconfig file"),
         Event::UsingExistingKubeconfig { file } => {
             let path = dirs.kubeconfig_dir.join(file);
-            println!(
+            format!(
                 "[kubeconfig] Using existing kubeconfig file: {:?}",
                 path.display().to_string()
             )

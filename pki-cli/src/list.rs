@@ -4,20 +4,19 @@ use pki_core::duration;
 use pki_core::pki;
 
 use crate::args::{OutputFormat, PkiArgs};
-use crate::Failure;
+use crate::{Failure, Out};
 
-pub fn run(args: &PkiArgs) -> Result<u8, Failure> {
+pub fn run(args: &PkiArgs, out: &mut Out) -> Result<u8, Failure> {
     let config = crate::config::resolve(args)?;
     for w in &config.warnings {
-        eprintln!("warning: {w}");
+        out.warn(w);
     }
     let rows = pki::plan(&config);
     match args.output {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
-        ),
-        OutputFormat::Yaml => print!("{}", pki_core::yaml::to_string(&rows)?),
+        OutputFormat::Json => {
+            out.line(serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?)
+        }
+        OutputFormat::Yaml => out.stdout.push_str(&pki_core::yaml::to_string(&rows)?),
         OutputFormat::Table | OutputFormat::Text => {
             let cells: Vec<Vec<String>> = rows
                 .iter()
@@ -44,17 +43,16 @@ pub fn run(args: &PkiArgs) -> Result<u8, Failure> {
                     ]
                 })
                 .collect();
-            print!(
-                "{}",
-                crate::table::render(
-                    &["NAME", "FILE", "CA", "SUBJECT", "USAGES", "VALIDITY", "SANS"],
-                    &cells
-                )
-            );
-            println!(
+            out.stdout.push_str(&crate::table::render(
+                &[
+                    "NAME", "FILE", "CA", "SUBJECT", "USAGES", "VALIDITY", "SANS",
+                ],
+                &cells,
+            ));
+            out.line(format!(
                 "\nsa.key / sa.pub: {} service-account key pair (not a certificate)",
                 config.sa_key_algorithm
-            );
+            ));
         }
     }
     Ok(0)

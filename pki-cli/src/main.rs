@@ -14,6 +14,31 @@ use clap::{CommandFactory, Parser};
 
 use args::{CertsCommand, Cli, Command, KubeconfigCommand};
 
+/// What a command prints: gathered first and written at the end, so that a closed pipe
+/// (`kpki certs list | head`) is not an error and nothing half-formatted is shown.
+#[derive(Default)]
+pub struct Out {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn line(&mut self, text: impl AsRef<str>) {
+        self.stdout.push_str(text.as_ref());
+        self.stdout.push('\n');
+    }
+    pub fn warn(&mut self, text: impl AsRef<str>) {
+        self.stderr.push_str("warning: ");
+        self.stderr.push_str(text.as_ref());
+        self.stderr.push('\n');
+    }
+}
+
+/// Writes, ignoring a reader that went away.
+fn write_ignoring_closed_pipe(mut to: impl std::io::Write, text: &str) {
+    let _ = to.write_all(text.as_bytes()).and_then(|_| to.flush());
+}
+
 /// A failure, already worded for the user, and its exit code.
 pub struct Failure {
     pub message: String,
@@ -37,24 +62,32 @@ impl From<String> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mut out = Out::default();
     let result = match cli.command {
-        Command::Init(pki) => init::run(&pki, init::What::All),
+        Command::Init(pki) => init::run(&pki, init::What::All, &mut out),
         Command::Certs(CertsCommand::Init { names, pki }) => {
-            init::run(&pki, init::What::Certs(names))
+            init::run(&pki, init::What::Certs(names), &mut out)
         }
-        Command::Certs(CertsCommand::List(pki)) => list::run(&pki),
+        Command::Certs(CertsCommand::List(pki)) => list::run(&pki, &mut out),
         Command::Kubeconfig(KubeconfigCommand::Init { names, pki }) => {
-            init::run(&pki, init::What::Kubeconfigs(names))
+            init::run(&pki, init::What::Kubeconfigs(names), &mut out)
         }
         Command::Completion { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "kpki", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "kpki", &mut script);
+            out.stdout = String::from_utf8_lossy(&script).into_owned();
             Ok(0)
         }
     };
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => {
+            write_ignoring_closed_pipe(std::io::stderr(), &out.stderr);
+            write_ignoring_closed_pipe(std::io::stdout(), &out.stdout);
+            ExitCode::from(code)
+        }
         Err(f) => {
-            eprintln!("error: {}", f.message);
+            // On failure only the error line is shown: nothing that looks like progress.
+            write_ignoring_closed_pipe(std::io::stderr(), &format!("error: {}\n", f.message));
             ExitCode::from(f.code)
         }
     }

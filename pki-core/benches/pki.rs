@@ -23,7 +23,9 @@ fn one_key(c: &mut Criterion) {
     let mut group = c.benchmark_group("one key");
     group.sample_size(20);
     for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Rsa2048] {
-        group.bench_function(alg.name(), |b| b.iter(|| PrivateKey::generate(alg).unwrap()));
+        group.bench_function(alg.name(), |b| {
+            b.iter(|| PrivateKey::generate(alg).unwrap())
+        });
     }
     group.finish();
 }
