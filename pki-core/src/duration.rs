@@ -68,17 +68,20 @@ pub fn format_go(d: Duration) -> String {
     format!("{}h{}m{}s", s / 3600, (s % 3600) / 60, s % 60)
 }
 
-/// A compact form for people: the largest sensible unit (`1y`, `364d`, `23h`, `5m`, `30s`),
-/// as Kubernetes' `ShortHumanDuration` shows residual times.
-pub fn short_human(d: Duration) -> String {
-    let secs = d.as_secs();
+/// Kubernetes' `ShortHumanDuration`, which kubeadm uses for residual times: `30s`, `5m`,
+/// `23h`, `364d`, `9y`; `<invalid>` for anything more than a second in the past.
+pub fn short_human(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    let secs = seconds.max(0);
     if secs < 60 {
         format!("{secs}s")
     } else if secs < 60 * 60 {
         format!("{}m", secs / 60)
     } else if secs < 60 * 60 * 24 {
         format!("{}h", secs / 3600)
-    } else if secs < 60 * 60 * 24 * 365 * 2 {
+    } else if secs < 60 * 60 * 24 * 365 {
         format!("{}d", secs / 86400)
     } else {
         format!("{}y", secs / (86400 * 365))
@@ -107,12 +110,10 @@ mod tests {
 
     #[test]
     fn short_human_matches_kubeadm_residuals() {
-        assert_eq!(
-            short_human(Duration::from_secs(364 * 86400 + 23 * 3600)),
-            "364d"
-        );
-        assert_eq!(short_human(Duration::from_secs(3650 * 86400)), "10y");
-        assert_eq!(short_human(Duration::from_secs(23 * 3600 + 59)), "23h");
+        assert_eq!(short_human(364 * 86400 + 23 * 3600), "364d");
+        assert_eq!(short_human(3650 * 86400 - 60), "9y");
+        assert_eq!(short_human(23 * 3600 + 59), "23h");
+        assert_eq!(short_human(-5), "<invalid>");
         assert_eq!(format_go(Duration::from_secs(8760 * 3600)), "8760h0m0s");
     }
 }

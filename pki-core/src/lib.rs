@@ -54,15 +54,21 @@
 
 pub mod cert;
 pub mod config;
+pub mod csr;
 pub mod duration;
 pub mod error;
+pub mod expiry;
+pub mod inspect;
+pub mod inventory;
 pub mod key;
 pub mod kubeconfig;
 pub mod oid;
 pub mod pki;
+pub mod renew;
 pub mod spec;
 pub mod store;
 pub mod tree;
+pub mod verify;
 pub mod yaml;
 
 pub use cert::{Certificate, Subject};

@@ -197,9 +197,11 @@ pub struct KubeconfigSpec {
     pub organizations: &'static [&'static str],
     /// Which server URL.
     pub endpoint: EndpointRule,
-    /// Whether `certs check-expiration` and `certs renew` handle it (kubelet.conf is rotated
-    /// by the kubelet itself).
+    /// Whether `certs renew` handles it (kubelet.conf is rotated by the kubelet itself).
     pub renewable: bool,
+    /// Whether a missing file is normal (clusters made before kubeadm v1.29 have no
+    /// super-admin.conf).
+    pub optional: bool,
 }
 
 /// kubeadm's kubeconfig files (reference §3, v1.29+).
@@ -211,6 +213,7 @@ pub static KUBEADM_KUBECONFIGS: &[KubeconfigSpec] = &[
         organizations: &["kubeadm:cluster-admins"],
         endpoint: EndpointRule::ControlPlane,
         renewable: true,
+        optional: false,
     },
     KubeconfigSpec {
         file: "super-admin.conf",
@@ -219,6 +222,7 @@ pub static KUBEADM_KUBECONFIGS: &[KubeconfigSpec] = &[
         organizations: &["system:masters"],
         endpoint: EndpointRule::ControlPlane,
         renewable: true,
+        optional: true,
     },
     KubeconfigSpec {
         file: "kubelet.conf",
@@ -227,6 +231,7 @@ pub static KUBEADM_KUBECONFIGS: &[KubeconfigSpec] = &[
         organizations: &["system:nodes"],
         endpoint: EndpointRule::ControlPlane,
         renewable: false,
+        optional: false,
     },
     KubeconfigSpec {
         file: "controller-manager.conf",
@@ -235,6 +240,7 @@ pub static KUBEADM_KUBECONFIGS: &[KubeconfigSpec] = &[
         organizations: &[],
         endpoint: EndpointRule::Local,
         renewable: true,
+        optional: false,
     },
     KubeconfigSpec {
         file: "scheduler.conf",
@@ -243,6 +249,7 @@ pub static KUBEADM_KUBECONFIGS: &[KubeconfigSpec] = &[
         organizations: &[],
         endpoint: EndpointRule::Local,
         renewable: true,
+        optional: false,
     },
 ];
 

@@ -12,6 +12,9 @@ pub enum Location {
     CertDir,
     /// The kubeconfig directory (`/etc/kubernetes`).
     KubeconfigDir,
+    /// A file a kubeconfig refers to by absolute path (kubelet.conf's rotated
+    /// `kubelet-client-current.pem`); the path is absolute.
+    Elsewhere,
 }
 
 /// What a file holds; decides its mode on disk.
@@ -54,6 +57,8 @@ pub struct File {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tree {
     files: BTreeMap<(Location, String), Vec<u8>>,
+    /// Unix modes of files read from disk (absent for files made in memory).
+    modes: BTreeMap<(Location, String), u32>,
 }
 
 impl Tree {
@@ -65,6 +70,16 @@ impl Tree {
     /// Adds or replaces a file.
     pub fn insert(&mut self, location: Location, path: impl Into<String>, contents: Vec<u8>) {
         self.files.insert((location, path.into()), contents);
+    }
+
+    /// Records the Unix mode a file has on disk.
+    pub fn set_mode(&mut self, location: Location, path: impl Into<String>, mode: u32) {
+        self.modes.insert((location, path.into()), mode);
+    }
+
+    /// The Unix mode a file had on disk, when it was read from disk.
+    pub fn mode(&self, location: Location, path: &str) -> Option<u32> {
+        self.modes.get(&(location, path.to_string())).copied()
     }
 
     /// A file's bytes, if present.
@@ -108,6 +123,7 @@ impl Dirs {
         match location {
             Location::CertDir => self.cert_dir.join(rel),
             Location::KubeconfigDir => self.kubeconfig_dir.join(rel),
+            Location::Elsewhere => PathBuf::from(rel),
         }
     }
 }

@@ -1,0 +1,257 @@
+//! `check-expiration`: when every certificate of a tree expires, as kubeadm reports it.
+//!
+//! Rows follow kubeadm (reference §4): the leaf certificates and the kubeconfigs' client
+//! certificates sorted by name, then the CAs. Unlike kubeadm, kubelet.conf is listed too (when
+//! it names a rotated certificate file, that file is read), and the report carries a status a
+//! cron job can act on.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::inventory::{self, Found};
+use crate::spec::{CertSpec, KUBEADM_CERTS, KUBEADM_KUBECONFIGS};
+use crate::tree::{Dirs, Location, Tree};
+
+/// One row of the report.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpiryRow {
+    /// Phase name (`apiserver`, `etcd-ca`) or kubeconfig file (`admin.conf`).
+    pub name: String,
+    /// The file the certificate was read from.
+    #[serde(skip)]
+    pub path: String,
+    /// NotAfter, as RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<String>,
+    /// NotAfter as a time.
+    #[serde(skip)]
+    pub not_after: Option<SystemTime>,
+    /// Seconds from now to NotAfter (negative when expired).
+    pub residual_time: i64,
+    /// The CA that signed it (omitted for CAs).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub ca_name: String,
+    /// Whether its CA's key is absent, so kpki cannot renew it.
+    pub externally_managed: bool,
+    /// Whether the file is missing.
+    pub missing: bool,
+    /// Why the file cannot be read, when it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Whether a missing file is acceptable (super-admin.conf predates nothing before v1.29).
+    #[serde(skip)]
+    pub optional: bool,
+}
+
+/// How a row (or the whole report) stands against a warning window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Valid beyond the window.
+    Ok,
+    /// Expires within the window.
+    Warning,
+    /// Expired, missing or unreadable.
+    Critical,
+}
+
+impl ExpiryRow {
+    /// This row's status for a warning window.
+    pub fn status(&self, warn_within: Duration) -> Status {
+        if self.error.is_some()
+            || (self.missing && !self.optional)
+            || (!self.missing && self.residual_time <= 0)
+        {
+            Status::Critical
+        } else if !self.missing && (self.residual_time as u64) < warn_within.as_secs() {
+            Status::Warning
+        } else {
+            Status::Ok
+        }
+    }
+}
+
+/// The report: kubeadm's `CertificateExpirationInfo` (`output.kubeadm.k8s.io/v1alpha3`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpiryReport {
+    /// `output.kubeadm.k8s.io/v1alpha3`.
+    pub api_version: &'static str,
+    /// `CertificateExpirationInfo`.
+    pub kind: &'static str,
+    /// Leaves and kubeconfig client certificates, sorted by name.
+    pub certificates: Vec<ExpiryRow>,
+    /// The CAs.
+    pub certificate_authorities: Vec<ExpiryRow>,
+}
+
+impl ExpiryReport {
+    /// The worst status of any row.
+    pub fn status(&self, warn_within: Duration) -> Status {
+        self.certificates
+            .iter()
+            .chain(&self.certificate_authorities)
+            .map(|r| r.status(warn_within))
+            .max()
+            .unwrap_or(Status::Ok)
+    }
+}
+
+/// RFC 3339 UTC with seconds (`2027-11-25T01:45:57Z`).
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    match der::DateTime::from_unix_duration(Duration::from_secs(secs)) {
+        Ok(d) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            d.year(),
+            d.month(),
+            d.day(),
+            d.hour(),
+            d.minutes(),
+            d.seconds()
+        ),
+        Err(_) => "invalid".into(),
+    }
+}
+
+/// kubeadm's date layout `Jan 02, 2006 15:04 MST` (UTC).
+pub fn kubeadm_date(t: SystemTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    match der::DateTime::from_unix_duration(Duration::from_secs(secs)) {
+        Ok(d) => format!(
+            "{} {:02}, {} {:02}:{:02} UTC",
+            MONTHS[d.month() as usize - 1],
+            d.day(),
+            d.year(),
+            d.hour(),
+            d.minutes()
+        ),
+        Err(_) => "invalid".into(),
+    }
+}
+
+fn residual(not_after: SystemTime, now: SystemTime) -> i64 {
+    match not_after.duration_since(now) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+fn row(
+    name: &str,
+    path: String,
+    found: Found<&crate::Certificate>,
+    ca_name: &str,
+    external: bool,
+    now: SystemTime,
+) -> ExpiryRow {
+    let mut r = ExpiryRow {
+        name: name.into(),
+        path,
+        expiration_date: None,
+        not_after: None,
+        residual_time: 0,
+        ca_name: ca_name.into(),
+        externally_managed: external,
+        missing: false,
+        error: None,
+        optional: false,
+    };
+    match found {
+        Found::Missing => r.missing = true,
+        Found::Invalid(e) => r.error = Some(e),
+        Found::Present(c) => {
+            r.not_after = Some(c.not_after());
+            r.expiration_date = Some(rfc3339(c.not_after()));
+            r.residual_time = residual(c.not_after(), now);
+        }
+    }
+    r
+}
+
+fn by_ref<T>(f: &Found<T>) -> Found<&T> {
+    match f {
+        Found::Missing => Found::Missing,
+        Found::Invalid(e) => Found::Invalid(e.clone()),
+        Found::Present(t) => Found::Present(t),
+    }
+}
+
+/// Builds the report from what is on disk. etcd's certificates are left out when neither
+/// etcd's CA nor any of its certificates exist (external etcd).
+pub fn check_expiration(tree: &Tree, dirs: &Dirs, now: SystemTime) -> ExpiryReport {
+    let etcd_absent = KUBEADM_CERTS
+        .iter()
+        .filter(|s| s.local_etcd_only)
+        .all(|s| !tree.contains(Location::CertDir, &s.cert_file()));
+    let specs: Vec<&CertSpec> = KUBEADM_CERTS
+        .iter()
+        .filter(|s| !(s.local_etcd_only && etcd_absent))
+        .collect();
+    let external = |ca: &str| {
+        let spec = CertSpec::by_name(ca).expect("CA in table");
+        tree.contains(Location::CertDir, &spec.cert_file())
+            && !tree.contains(Location::CertDir, &spec.key_file())
+    };
+
+    let mut certificates = Vec::new();
+    let mut authorities = Vec::new();
+    for spec in &specs {
+        let found = inventory::cert(tree, dirs, &spec.cert_file());
+        let path = dirs
+            .path(Location::CertDir, &spec.cert_file())
+            .display()
+            .to_string();
+        match spec.ca {
+            None => authorities.push(row(
+                spec.name,
+                path,
+                by_ref(&found),
+                "",
+                external(spec.name),
+                now,
+            )),
+            Some(ca) => {
+                certificates.push(row(spec.name, path, by_ref(&found), ca, external(ca), now))
+            }
+        }
+    }
+    for spec in KUBEADM_KUBECONFIGS {
+        let found = inventory::kubeconfig(tree, dirs, spec);
+        let path = match &found {
+            Found::Present(k) => k.client_cert_path.clone(),
+            _ => None,
+        }
+        .unwrap_or_else(|| {
+            dirs.path(Location::KubeconfigDir, spec.file)
+                .display()
+                .to_string()
+        });
+        let cert = match &found {
+            Found::Missing => Found::Missing,
+            Found::Invalid(e) => Found::Invalid(e.clone()),
+            Found::Present(k) => Found::Present(&k.client_cert),
+        };
+        let mut r = row(spec.file, path, cert, "ca", external("ca"), now);
+        r.optional = spec.optional;
+        certificates.push(r);
+    }
+    certificates.sort_by(|a, b| a.name.cmp(&b.name));
+    ExpiryReport {
+        api_version: "output.kubeadm.k8s.io/v1alpha3",
+        kind: "CertificateExpirationInfo",
+        certificates,
+        certificate_authorities: authorities,
+    }
+}
