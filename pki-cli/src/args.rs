@@ -24,6 +24,24 @@ pub enum Command {
     /// Kubeconfig files.
     #[command(subcommand)]
     Kubeconfig(KubeconfigCommand),
+    /// What a certificate, chain, CSR (PEM or Kubernetes manifest), key or kubeconfig holds.
+    Inspect {
+        /// Files to inspect.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(short = 'o', long, value_enum, default_value = "text")]
+        output: OutputFormat,
+    },
+    /// Check the whole tree: chains, usages, key pairs, SANs, CA separation, kubeconfigs,
+    /// service-account keys, expiry and key file modes. Exit 0 good, 3 something expires
+    /// within --warn-within, 4 something is broken.
+    Verify {
+        #[command(flatten)]
+        window: WarnWindow,
+        #[command(flatten)]
+        pki: PkiArgs,
+    },
     /// Print shell completions.
     Completion {
         /// The shell.
@@ -45,6 +63,49 @@ pub enum CertsCommand {
     /// Show the plan — each certificate's file, CA, subject, usages, SANs and validity —
     /// without writing anything.
     List(PkiArgs),
+    /// When every certificate expires, as kubeadm shows it. Exit 0 good, 3 something expires
+    /// within --warn-within, 4 something is expired, missing or unreadable.
+    CheckExpiration {
+        #[command(flatten)]
+        window: WarnWindow,
+        #[command(flatten)]
+        pki: PkiArgs,
+    },
+    /// Re-issue certificates keeping their subject, SANs and usages (all, or the named
+    /// certificates and kubeconfigs). Safe for cron: locked, backed up, crash-safe.
+    Renew {
+        /// `all`, or names: apiserver, apiserver-kubelet-client, front-proxy-client,
+        /// etcd-server, etcd-peer, etcd-healthcheck-client, apiserver-etcd-client, admin.conf,
+        /// super-admin.conf, controller-manager.conf, scheduler.conf.
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Keep the existing keys instead of generating new ones.
+        #[arg(long)]
+        reuse_key: bool,
+        /// Renew only what expires within DURATION (e.g. 30d); nothing due → exit 0, no writes.
+        #[arg(long, value_name = "DURATION")]
+        if_expiring_within: Option<String>,
+        /// Where to keep the replaced files [default: a timestamped kpki-backup-* folder beside
+        /// the cert dir].
+        #[arg(long, value_name = "DIR")]
+        backup_dir: Option<PathBuf>,
+        /// Do not keep the replaced files.
+        #[arg(long, conflicts_with = "backup_dir")]
+        no_backup: bool,
+        /// How long to wait for another kpki run holding the tree's lock.
+        #[arg(long, value_name = "DURATION", default_value = "60s")]
+        lock_timeout: String,
+        #[command(flatten)]
+        pki: PkiArgs,
+    },
+}
+
+/// The warning window of reports.
+#[derive(Args, Debug, Clone)]
+pub struct WarnWindow {
+    /// Report (exit 3) what expires within DURATION.
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub warn_within: String,
 }
 
 #[derive(Subcommand, Debug)]

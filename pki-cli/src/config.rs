@@ -42,6 +42,38 @@ fn flags(args: &PkiArgs) -> ConfigInput {
     }
 }
 
+/// The config file and flags merged, without defaults or validation: for commands that work
+/// from what is on disk (`check-expiration`, `renew`, `verify`).
+pub fn input(args: &PkiArgs) -> Result<ConfigInput, Failure> {
+    let from_file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            ConfigInput::from_kubeadm_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => ConfigInput::default(),
+    };
+    Ok(from_file.merge(flags(args)))
+}
+
+/// The two directories, from flags, the config file, or kubeadm's defaults.
+pub fn dirs(input: &ConfigInput) -> pki_core::tree::Dirs {
+    pki_core::tree::Dirs {
+        cert_dir: input
+            .cert_dir
+            .clone()
+            .unwrap_or_else(|| "/etc/kubernetes/pki".into()),
+        kubeconfig_dir: input
+            .kubeconfig_dir
+            .clone()
+            .unwrap_or_else(|| "/etc/kubernetes".into()),
+    }
+}
+
+/// Parses a duration flag.
+pub fn duration(text: &str, flag: &str) -> Result<std::time::Duration, Failure> {
+    pki_core::duration::parse(text, flag).map_err(Failure::from)
+}
+
 /// Resolves the cluster configuration for a command.
 pub fn resolve(args: &PkiArgs) -> Result<ClusterConfig, Failure> {
     let from_flags = flags(args);

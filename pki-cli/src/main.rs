@@ -3,10 +3,14 @@
 
 mod args;
 mod config;
+mod expiry;
 mod init;
+mod inspect;
 mod list;
 mod now;
+mod renew;
 mod table;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -69,6 +73,31 @@ fn main() -> ExitCode {
             init::run(&pki, init::What::Certs(names), &mut out)
         }
         Command::Certs(CertsCommand::List(pki)) => list::run(&pki, &mut out),
+        Command::Certs(CertsCommand::CheckExpiration { window, pki }) => {
+            expiry::run(&pki, &window, &mut out)
+        }
+        Command::Certs(CertsCommand::Renew {
+            names,
+            reuse_key,
+            if_expiring_within,
+            backup_dir,
+            no_backup,
+            lock_timeout,
+            pki,
+        }) => renew::run(
+            &pki,
+            &renew::Flags {
+                names,
+                reuse_key,
+                if_expiring_within,
+                backup_dir,
+                no_backup,
+                lock_timeout,
+            },
+            &mut out,
+        ),
+        Command::Verify { window, pki } => verify::run(&pki, &window, &mut out),
+        Command::Inspect { files, output } => inspect::run(&files, output, &mut out),
         Command::Kubeconfig(KubeconfigCommand::Init { names, pki }) => {
             init::run(&pki, init::What::Kubeconfigs(names), &mut out)
         }

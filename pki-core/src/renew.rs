@@ -251,6 +251,8 @@ pub fn renew(
                 }
             }
             Target::Kubeconfig(k) => match inventory::kubeconfig(tree, dirs, k) {
+                // super-admin.conf does not exist on clusters made before kubeadm v1.29.
+                Found::Missing if k.optional => continue,
                 Found::Missing => {
                     plan.events.push(RenewEvent::Missing { name: k.file });
                     continue;

@@ -195,3 +195,44 @@ impl Drop for Child {
 pub fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// A writable copy of the kubeadm v1.20.2 fixture tree, with the modes kubeadm gave it
+/// (git does not keep them).
+pub fn kubeadm_fixture_copy() -> TreeDir {
+    let t = TreeDir::new();
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let (src, dst) = (e.path(), to.join(e.file_name()));
+            if src.is_dir() {
+                copy(&src, &dst);
+            } else {
+                std::fs::copy(&src, &dst).unwrap();
+                let name = dst.file_name().unwrap().to_string_lossy().into_owned();
+                let mode = if name.ends_with(".crt")
+                    || name.ends_with(".txt")
+                    || name.ends_with(".md")
+                    || name.ends_with(".yaml")
+                {
+                    0o644
+                } else {
+                    0o600
+                };
+                std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
+        }
+    }
+    copy(&fixture("kubeadm-v1.20.2"), t.root());
+    t
+}
+
+/// The pairs of a tree all match and chain (tests/py/check_pairs.py).
+pub fn assert_pairs_consistent(t: &TreeDir) {
+    let report = python(
+        "check_pairs.py",
+        &[t.pki().to_str().unwrap(), t.root().to_str().unwrap()],
+    );
+    assert!(report.starts_with("ok: "), "{report}");
+}

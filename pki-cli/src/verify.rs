@@ -1,0 +1,69 @@
+//! `kpki verify`.
+
+use pki_core::store;
+use pki_core::verify::{self, Severity, VerifyOptions};
+
+use crate::args::{OutputFormat, PkiArgs, WarnWindow};
+use crate::{Failure, Out};
+
+pub fn run(args: &PkiArgs, window: &WarnWindow, out: &mut Out) -> Result<u8, Failure> {
+    let warn_within = crate::config::duration(&window.warn_within, "--warn-within")?;
+    let input = crate::config::input(args)?;
+    let dirs = crate::config::dirs(&input);
+    let now = crate::now::now()?;
+    // SANs are checked against a configuration only when one is given.
+    let config = if args.config.is_some() {
+        Some(crate::config::resolve(args)?)
+    } else {
+        None
+    };
+    let loading = pki_core::ClusterConfig::for_localhost(pki_core::KeyAlgorithm::Rsa2048);
+    let tree = store::load(&dirs, &loading)?;
+    let problems = verify::verify(
+        &tree,
+        &dirs,
+        &VerifyOptions {
+            now,
+            warn_within,
+            config: config.as_ref(),
+        },
+    );
+    let code = problems.iter().map(|p| match p.severity {
+        Severity::Error => 4,
+        Severity::Warning => 3,
+    });
+    let code = code.max().unwrap_or(0);
+    match args.output {
+        OutputFormat::Json => out.line(
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "ok": problems.is_empty(), "problems": problems }),
+            )
+            .map_err(|e| e.to_string())?,
+        ),
+        OutputFormat::Yaml => out.stdout.push_str(&pki_core::yaml::to_string(
+            &serde_json::json!({ "ok": problems.is_empty(), "problems": problems }),
+        )?),
+        OutputFormat::Table | OutputFormat::Text => {
+            for p in &problems {
+                let label = if p.severity == Severity::Error {
+                    "ERROR"
+                } else {
+                    "WARNING"
+                };
+                out.line(format!("{label} {}: {}", p.file, p.message));
+            }
+            let errors = problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .count();
+            out.line(format!(
+                "{} problems ({errors} errors, {} warnings) in {} and {}",
+                problems.len(),
+                problems.len() - errors,
+                dirs.cert_dir.display(),
+                dirs.kubeconfig_dir.display()
+            ));
+        }
+    }
+    Ok(code)
+}
