@@ -28,7 +28,7 @@ fn openssl_verify(ca: &std::path::Path, cert: &std::path::Path, extra: &[&str]) 
 fn openssl_verifies_every_leaf_for_its_purpose_and_names() {
     for alg in ["RSA-2048", "ECDSA-P256", "ED25519"] {
         let t = TreeDir::new();
-        t.init("configs/cluster-v1beta4.yaml", &["--key-algorithm", alg]);
+        t.init_live("configs/cluster-v1beta4.yaml", &["--key-algorithm", alg]);
         let p = |rel: &str| t.pki().join(rel);
         let server = ["-purpose", "sslserver"];
         let client = ["-purpose", "sslclient"];
@@ -207,7 +207,7 @@ fn etcdctl(t: &TreeDir, etcd: &Etcd, ca: &str, cert: &str, args: &[&str]) -> std
 fn a_real_etcd_does_mutual_tls_with_kpki_certificates() {
     for alg in ["RSA-2048", "ECDSA-P256"] {
         let t = TreeDir::new();
-        t.init("configs/local-etcd-127.yaml", &["--key-algorithm", alg]);
+        t.init_live("configs/local-etcd-127.yaml", &["--key-algorithm", alg]);
         let etcd = start_etcd(&t);
         let health = etcdctl(
             &t,
@@ -266,6 +266,60 @@ fn a_real_etcd_does_mutual_tls_with_kpki_certificates() {
             "{alg}: etcd's server cert verified against the cluster CA"
         );
     }
+}
+
+#[test]
+fn a_renewed_tree_still_does_mutual_tls_with_etcd_and_passes_openssl() {
+    let t = TreeDir::new();
+    t.init_live(
+        "configs/local-etcd-127.yaml",
+        &["--key-algorithm", "RSA-2048"],
+    );
+    ok(kpki()
+        .env_remove("KPKI_NOW")
+        .args(["certs", "renew", "all", "--no-backup", "--cert-dir"])
+        .arg(t.pki())
+        .arg("--kubeconfig-dir")
+        .arg(t.root()));
+    let etcd = start_etcd(&t);
+    let health = etcdctl(
+        &t,
+        &etcd,
+        "etcd/ca.crt",
+        "etcd/healthcheck-client",
+        &["endpoint", "health"],
+    );
+    assert!(
+        health.status.success(),
+        "renewed healthcheck-client refused: {}",
+        stderr_of(&health)
+    );
+    let put = etcdctl(
+        &t,
+        &etcd,
+        "etcd/ca.crt",
+        "apiserver-etcd-client",
+        &["put", "k", "v"],
+    );
+    assert!(
+        put.status.success(),
+        "renewed apiserver-etcd-client refused: {}",
+        stderr_of(&put)
+    );
+    let wrong = etcdctl(
+        &t,
+        &etcd,
+        "etcd/ca.crt",
+        "apiserver-kubelet-client",
+        &["get", "k"],
+    );
+    assert!(!wrong.status.success());
+    let (good, text) = openssl_verify(
+        &t.pki().join("ca.crt"),
+        &t.pki().join("apiserver.crt"),
+        &["-purpose", "sslserver", "-verify_ip", "127.0.0.1"],
+    );
+    assert!(good, "{text}");
 }
 
 #[test]

@@ -28,6 +28,15 @@ pub fn run(args: &PkiArgs, what: What, out: &mut Out) -> Result<u8, Failure> {
         cert_dir: config.cert_dir.clone(),
         kubeconfig_dir: config.kubeconfig_dir.clone(),
     };
+    // Another kpki run (a renewal) must not change the tree between our checks and our writes.
+    let _lock = if dirs.cert_dir.is_dir() {
+        Some(store::lock(
+            &dirs.cert_dir,
+            std::time::Duration::from_secs(60),
+        )?)
+    } else {
+        None
+    };
     let existing = store::load(&dirs, &config)?;
     let outcome = pki::build(&config, &existing, &selection, now)?;
     store::commit(&dirs, &outcome.files)?;

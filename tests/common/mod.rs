@@ -79,11 +79,20 @@ impl TreeDir {
             .arg(self.root());
         c
     }
-    /// `kpki init` with a config file (relative to fixtures/) and extra flags.
+    /// `kpki init` with a config file (relative to fixtures/) and extra flags, at [`NOW`].
     pub fn init(&self, config: &str, extra: &[&str]) -> String {
         let cfg = fixture(config);
         let mut c = self.kpki(&["init", "--config", cfg.to_str().unwrap()]);
         c.args(extra);
+        ok(&mut c)
+    }
+
+    /// The same on the wall clock: for tests where real TLS stacks (etcd, kubectl, openssl)
+    /// check validity against the real time.
+    pub fn init_live(&self, config: &str, extra: &[&str]) -> String {
+        let cfg = fixture(config);
+        let mut c = self.kpki(&["init", "--config", cfg.to_str().unwrap()]);
+        c.env_remove("KPKI_NOW").args(extra);
         ok(&mut c)
     }
 }
