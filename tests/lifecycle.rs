@@ -599,3 +599,48 @@ fn sigkill_at_any_instant_leaves_every_pair_matching() {
     }
     assert!(kills >= 50);
 }
+
+#[test]
+fn check_expiration_reads_the_kubelets_rotated_certificate_file() {
+    let (t, other) = (TreeDir::new(), TreeDir::new());
+    t.init(
+        "configs/cluster-v1beta4.yaml",
+        &["--key-algorithm", "ECDSA-P256"],
+    );
+    // The kubelet rotated its certificate: kubelet.conf now names a file, as kubeadm's does
+    // after TLS bootstrap. Use a certificate with a different expiry to see which one is read.
+    other.init(
+        "configs/cluster-v1beta4.yaml",
+        &["--key-algorithm", "ECDSA-P256", "--cert-validity", "720h"],
+    );
+    let rotated = t.file("kubelet-client-current.pem");
+    std::fs::copy(other.pki().join("apiserver-kubelet-client.crt"), &rotated).unwrap();
+    let kubelet_conf = std::fs::read_to_string(t.file("kubelet.conf")).unwrap();
+    let rewritten: String = kubelet_conf
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("client-certificate-data:") {
+                format!("    client-certificate: {}", rotated.display())
+            } else if l.trim_start().starts_with("client-key-data:") {
+                format!("    client-key: {}", rotated.display())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(t.file("kubelet.conf"), rewritten).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ok(kpki()
+        .args(["certs", "check-expiration", "-o", "json", "--cert-dir"])
+        .arg(t.pki())
+        .arg("--kubeconfig-dir")
+        .arg(t.root())))
+    .unwrap();
+    let row = json["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "kubelet.conf")
+        .unwrap();
+    assert_eq!(row["residualTime"], 720 * 3600, "{row}");
+}
