@@ -190,20 +190,47 @@ pub enum ExtKeyUsage {
     ServerAuth,
     /// TLS client authentication.
     ClientAuth,
+    /// Code signing.
+    CodeSigning,
+    /// Email protection (S/MIME).
+    EmailProtection,
+    /// Time stamping.
+    TimeStamping,
+    /// OCSP signing.
+    OcspSigning,
 }
 
 impl ExtKeyUsage {
+    /// Every extended key usage kpki knows.
+    pub const ALL: [ExtKeyUsage; 6] = [
+        ExtKeyUsage::ServerAuth,
+        ExtKeyUsage::ClientAuth,
+        ExtKeyUsage::CodeSigning,
+        ExtKeyUsage::EmailProtection,
+        ExtKeyUsage::TimeStamping,
+        ExtKeyUsage::OcspSigning,
+    ];
+
     fn oid(self) -> spki::ObjectIdentifier {
-        match self {
-            ExtKeyUsage::ServerAuth => oid::KP_SERVER_AUTH,
-            ExtKeyUsage::ClientAuth => oid::KP_CLIENT_AUTH,
-        }
+        let arc = match self {
+            ExtKeyUsage::ServerAuth => return oid::KP_SERVER_AUTH,
+            ExtKeyUsage::ClientAuth => return oid::KP_CLIENT_AUTH,
+            ExtKeyUsage::CodeSigning => "1.3.6.1.5.5.7.3.3",
+            ExtKeyUsage::EmailProtection => "1.3.6.1.5.5.7.3.4",
+            ExtKeyUsage::TimeStamping => "1.3.6.1.5.5.7.3.8",
+            ExtKeyUsage::OcspSigning => "1.3.6.1.5.5.7.3.9",
+        };
+        spki::ObjectIdentifier::new_unwrap(arc)
     }
     /// kubeadm / Kubernetes' name: `server auth`, `client auth`.
     pub fn name(self) -> &'static str {
         match self {
             ExtKeyUsage::ServerAuth => "server auth",
             ExtKeyUsage::ClientAuth => "client auth",
+            ExtKeyUsage::CodeSigning => "code signing",
+            ExtKeyUsage::EmailProtection => "email protection",
+            ExtKeyUsage::TimeStamping => "timestamping",
+            ExtKeyUsage::OcspSigning => "ocsp signing",
         }
     }
 }
@@ -215,12 +242,70 @@ pub struct Sans {
     pub dns: Vec<String>,
     /// IP addresses, in the order they are encoded.
     pub ips: Vec<IpAddr>,
+    /// Email addresses (CSR signing copies them; kubeadm's certificates have none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<String>,
+    /// URIs (as above).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub uris: Vec<String>,
 }
 
 impl Sans {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.dns.is_empty() && self.ips.is_empty()
+        self.dns.is_empty() && self.ips.is_empty() && self.emails.is_empty() && self.uris.is_empty()
+    }
+
+    /// Reads the names of a subjectAltName extension's value (DER).
+    pub fn from_san_der(der: &[u8]) -> Sans {
+        let mut sans = Sans::default();
+        let Ok(san) = SubjectAltName::from_der(der) else {
+            return sans;
+        };
+        for name in san.0 {
+            match name {
+                GeneralName::DnsName(d) => sans.dns.push(d.to_string()),
+                GeneralName::Rfc822Name(e) => sans.emails.push(e.to_string()),
+                GeneralName::UniformResourceIdentifier(u) => sans.uris.push(u.to_string()),
+                GeneralName::IpAddress(o) => {
+                    let b = o.as_bytes();
+                    if let Ok(v4) = <[u8; 4]>::try_from(b) {
+                        sans.ips.push(v4.into());
+                    } else if let Ok(v6) = <[u8; 16]>::try_from(b) {
+                        sans.ips.push(v6.into());
+                    }
+                }
+                _ => {}
+            }
+        }
+        sans
+    }
+
+    /// Email and URI names as `email:…` / `URI:…`.
+    pub fn other_names(&self) -> Vec<String> {
+        let emails = self.emails.iter().map(|e| format!("email:{e}"));
+        emails
+            .chain(self.uris.iter().map(|u| format!("URI:{u}")))
+            .collect()
+    }
+
+    /// The subjectAltName extension value (DER) for these names.
+    pub fn to_san_der(&self) -> Result<Vec<u8>> {
+        let ia5 = |kind: &str, v: &str| {
+            Ia5String::new(v).map_err(|_| Error::invalid(kind, format!("{v:?} is not ASCII")))
+        };
+        let mut names = Vec::new();
+        for d in &self.dns {
+            names.push(GeneralName::DnsName(ia5("DNS name", d)?));
+        }
+        for e in &self.emails {
+            names.push(GeneralName::Rfc822Name(ia5("email address", e)?));
+        }
+        for u in &self.uris {
+            names.push(GeneralName::UniformResourceIdentifier(ia5("URI", u)?));
+        }
+        names.extend(self.ips.iter().map(|ip| GeneralName::from(*ip)));
+        to_der(&SubjectAltName(names))
     }
 
     /// kubeadm's normalisation: DNS names sorted and deduplicated, IPs deduplicated keeping the
@@ -261,6 +346,9 @@ impl Sans {
 pub struct CertificateParams {
     /// Subject (CN and O).
     pub subject: Subject,
+    /// The subject exactly as encoded elsewhere (a CSR's), used instead of `subject` when
+    /// set, so that signing copies it byte for byte.
+    pub subject_name: Option<Name>,
     /// Whether this is a CA (`basicConstraints` CA:TRUE, `keyCertSign`, a subject key id).
     pub is_ca: bool,
     /// The `keyUsage` bits; empty means no `keyUsage` extension.
@@ -326,6 +414,15 @@ pub fn random_serial() -> Result<Vec<u8>> {
     }
 }
 
+/// A random positive serial of at most 128 bits, as kube-controller-manager's signer draws them.
+pub fn random_serial_128() -> Result<Vec<u8>> {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| Error::Crypto("random serial".into()))?;
+    bytes[0] &= 0x7f;
+    bytes[0] |= 0x01; // never zero, and 16 bytes of DER INTEGER at most
+    Ok(bytes.to_vec())
+}
+
 /// The time encoding RFC 5280 asks for: UTCTime through 2049, GeneralizedTime after.
 pub(crate) fn x509_time(t: SystemTime) -> Result<Time> {
     let since = t
@@ -377,7 +474,14 @@ pub fn issue(
     let spki = SubjectPublicKeyInfoOwned::from_der(subject_public_key)
         .map_err(|e| Error::invalid("public key", format!("not a SubjectPublicKeyInfo: {e}")))?;
     let (issuer_name, signing_key, issuer_key_id) = match signer {
-        Signer::SelfSigned(key) => (params.subject.to_name()?, key, None),
+        Signer::SelfSigned(key) => (
+            params
+                .subject_name
+                .clone()
+                .map_or_else(|| params.subject.to_name(), Ok)?,
+            key,
+            None,
+        ),
         Signer::Ca(ca, key) => (
             ca.cert.tbs_certificate().subject().clone(),
             key,
@@ -441,7 +545,10 @@ pub fn issue(
         signature: algorithm.clone(),
         issuer: issuer_name,
         validity: Validity::new(x509_time(params.not_before)?, x509_time(params.not_after)?),
-        subject: params.subject.to_name()?,
+        subject: match &params.subject_name {
+            Some(name) => name.clone(),
+            None => params.subject.to_name()?,
+        },
         spki,
         extensions: if exts.is_empty() { None } else { Some(exts) },
     };
@@ -611,18 +718,14 @@ impl Certificate {
         self.ext::<PkixKeyUsage>().map(|(c, _)| c)
     }
 
-    /// The extended key usages kpki knows, in order; others are listed by OID in
+    /// The extended key usages kpki knows ([`ExtKeyUsage::ALL`]), in order; others are listed by OID in
     /// [`other_ext_key_usages`](Self::other_ext_key_usages).
     pub fn ext_key_usages(&self) -> Vec<ExtKeyUsage> {
         match self.ext::<ExtendedKeyUsage>() {
             Some((_, eku)) => eku
                 .0
                 .iter()
-                .filter_map(|o| match *o {
-                    o if o == oid::KP_SERVER_AUTH => Some(ExtKeyUsage::ServerAuth),
-                    o if o == oid::KP_CLIENT_AUTH => Some(ExtKeyUsage::ClientAuth),
-                    _ => None,
-                })
+                .filter_map(|o| ExtKeyUsage::ALL.into_iter().find(|u| u.oid() == *o))
                 .collect(),
             None => Vec::new(),
         }
@@ -634,49 +737,25 @@ impl Certificate {
             Some((_, eku)) => eku
                 .0
                 .iter()
-                .filter(|o| **o != oid::KP_SERVER_AUTH && **o != oid::KP_CLIENT_AUTH)
+                .filter(|o| !ExtKeyUsage::ALL.iter().any(|u| u.oid() == **o))
                 .map(|o| o.to_string())
                 .collect(),
             None => Vec::new(),
         }
     }
 
-    /// DNS and IP subject alternative names, in encoded order.
+    /// Subject alternative names, in encoded order.
     pub fn sans(&self) -> Sans {
-        let mut sans = Sans::default();
-        if let Some((_, san)) = self.ext::<SubjectAltName>() {
-            for name in san.0 {
-                match name {
-                    GeneralName::DnsName(d) => sans.dns.push(d.to_string()),
-                    GeneralName::IpAddress(o) => match o.as_bytes().len() {
-                        4 => sans.ips.push(IpAddr::from(
-                            <[u8; 4]>::try_from(o.as_bytes()).unwrap_or_default(),
-                        )),
-                        16 => sans.ips.push(IpAddr::from(
-                            <[u8; 16]>::try_from(o.as_bytes()).unwrap_or_default(),
-                        )),
-                        _ => {}
-                    },
-                    _ => {}
-                }
-            }
-        }
-        sans
+        self.tbs()
+            .extensions()
+            .and_then(|e| e.iter().find(|x| x.extn_id == oid::SUBJECT_ALT_NAME))
+            .map(|x| Sans::from_san_der(x.extn_value.as_bytes()))
+            .unwrap_or_default()
     }
 
-    /// Other SANs (email, URI), as `email:…` / `URI:…`.
+    /// Email and URI SANs, as `email:…` / `URI:…`.
     pub fn other_sans(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some((_, san)) = self.ext::<SubjectAltName>() {
-            for name in san.0 {
-                match name {
-                    GeneralName::Rfc822Name(e) => out.push(format!("email:{e}")),
-                    GeneralName::UniformResourceIdentifier(u) => out.push(format!("URI:{u}")),
-                    _ => {}
-                }
-            }
-        }
-        out
+        self.sans().other_names()
     }
 
     /// The subject key identifier, if present.
@@ -761,6 +840,7 @@ mod tests {
         let ca_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
         let ca_params = CertificateParams {
             subject: Subject::cn("kubernetes"),
+            subject_name: None,
             is_ca: true,
             key_usages: vec![
                 KeyUsage::DigitalSignature,
@@ -770,7 +850,7 @@ mod tests {
             ext_key_usages: vec![],
             sans: Sans {
                 dns: vec!["kubernetes".into()],
-                ips: vec![],
+                ..Default::default()
             },
             not_before: now,
             not_after: now + Duration::from_secs(86400 * 3650),
@@ -787,6 +867,7 @@ mod tests {
         let key = PrivateKey::generate(KeyAlgorithm::Rsa2048).unwrap();
         let params = CertificateParams {
             subject: Subject::new("jane", &["qa", "devs"]),
+            subject_name: None,
             is_ca: false,
             key_usages: vec![KeyUsage::DigitalSignature, KeyUsage::KeyEncipherment],
             ext_key_usages: vec![ExtKeyUsage::ClientAuth],

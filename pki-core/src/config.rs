@@ -590,7 +590,12 @@ impl ClusterConfig {
             }
         }
         split_sans(&self.apiserver_cert_sans, &mut dns, &mut ips);
-        Sans { dns, ips }.normalized()
+        Sans {
+            dns,
+            ips,
+            ..Default::default()
+        }
+        .normalized()
     }
 
     /// etcd's serving SANs.
@@ -611,7 +616,12 @@ impl ClusterConfig {
             IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
         ];
         split_sans(extra, &mut dns, &mut ips);
-        Sans { dns, ips }.normalized()
+        Sans {
+            dns,
+            ips,
+            ..Default::default()
+        }
+        .normalized()
     }
 
     /// `https://<advertiseAddress>:<bindPort>`: the server of controller-manager.conf and

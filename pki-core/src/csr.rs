@@ -2,8 +2,6 @@
 //! signature.
 
 use der::{Decode, Encode};
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::request::{CertReq, ExtensionReq};
 
 use crate::cert::{Sans, Subject};
@@ -90,44 +88,18 @@ impl CertificateRequest {
         out
     }
 
-    fn san(&self) -> Option<SubjectAltName> {
+    /// Requested subject alternative names.
+    pub fn sans(&self) -> Sans {
         self.extensions()
             .into_iter()
             .find(|e| e.extn_id == crate::oid::SUBJECT_ALT_NAME)
-            .and_then(|e| SubjectAltName::from_der(e.extn_value.as_bytes()).ok())
-    }
-
-    /// Requested DNS and IP SANs.
-    pub fn sans(&self) -> Sans {
-        let mut sans = Sans::default();
-        for name in self.san().map(|s| s.0).unwrap_or_default() {
-            match name {
-                GeneralName::DnsName(d) => sans.dns.push(d.to_string()),
-                GeneralName::IpAddress(o) => {
-                    let b = o.as_bytes();
-                    if let Ok(v4) = <[u8; 4]>::try_from(b) {
-                        sans.ips.push(v4.into());
-                    } else if let Ok(v6) = <[u8; 16]>::try_from(b) {
-                        sans.ips.push(v6.into());
-                    }
-                }
-                _ => {}
-            }
-        }
-        sans
+            .map(|e| Sans::from_san_der(e.extn_value.as_bytes()))
+            .unwrap_or_default()
     }
 
     /// Requested email and URI SANs, as `email:…` / `URI:…`.
     pub fn other_sans(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for name in self.san().map(|s| s.0).unwrap_or_default() {
-            match name {
-                GeneralName::Rfc822Name(e) => out.push(format!("email:{e}")),
-                GeneralName::UniformResourceIdentifier(u) => out.push(format!("URI:{u}")),
-                _ => {}
-            }
-        }
-        out
+        self.sans().other_names()
     }
 
     /// Whether the CSR is signed by the key it carries (proof of possession).
@@ -139,5 +111,47 @@ impl CertificateRequest {
             return false;
         };
         key::verify_signature(&self.public_key_der(), &self.req.algorithm, &info, sig)
+    }
+}
+
+impl CertificateRequest {
+    /// Builds and signs a CSR for `key`: the subject (O values before CN, as Go writes them)
+    /// and, when there are any, the SANs in an extensionRequest attribute — nothing else, as
+    /// kubeadm's CSRs.
+    pub fn build(
+        key: &crate::PrivateKey,
+        subject: &Subject,
+        sans: &Sans,
+    ) -> Result<CertificateRequest> {
+        use der::asn1::{BitString, OctetString, SetOfVec};
+        use spki::SubjectPublicKeyInfoOwned;
+        use x509_cert::attr::Attribute;
+        use x509_cert::ext::Extension;
+        use x509_cert::request::{CertReqInfo, Version};
+
+        let bad = |e: der::Error| Error::Crypto(format!("CSR encoding: {e}"));
+        let mut attributes = SetOfVec::new();
+        if !sans.is_empty() {
+            let ext = Extension {
+                extn_id: crate::oid::SUBJECT_ALT_NAME,
+                critical: false,
+                extn_value: OctetString::new(sans.to_san_der()?).map_err(bad)?,
+            };
+            let attr = Attribute::try_from(ExtensionReq(vec![ext])).map_err(bad)?;
+            attributes.insert(attr).map_err(bad)?;
+        }
+        let info = CertReqInfo {
+            version: Version::V1,
+            subject: subject.to_name()?,
+            public_key: SubjectPublicKeyInfoOwned::from_der(key.public_key_der()).map_err(bad)?,
+            attributes,
+        };
+        let signature = key.sign(&info.to_der().map_err(bad)?)?;
+        let req = CertReq {
+            info,
+            algorithm: key.signature_algorithm(),
+            signature: BitString::from_bytes(&signature).map_err(bad)?,
+        };
+        Self::from_der(&req.to_der().map_err(bad)?)
     }
 }

@@ -65,6 +65,7 @@ pub mod kubeconfig;
 pub mod oid;
 pub mod pki;
 pub mod renew;
+pub mod signer;
 pub mod spec;
 pub mod store;
 pub mod tree;

@@ -198,6 +198,7 @@ impl RenewPlan {
 fn params_from(existing: &Certificate, opts: &RenewOptions) -> CertificateParams {
     CertificateParams {
         subject: existing.subject(),
+        subject_name: None,
         is_ca: false,
         key_usages: spec::key_usages(false),
         ext_key_usages: existing.ext_key_usages(),

@@ -304,6 +304,7 @@ impl CertSpec {
             SanRule::OwnName => Sans {
                 dns: vec![self.common_name.resolve(config)],
                 ips: vec![],
+                ..Default::default()
             },
             SanRule::ApiServer => config.apiserver_sans(),
             SanRule::EtcdServer => config.etcd_server_sans(),
@@ -320,6 +321,7 @@ impl CertSpec {
         };
         CertificateParams {
             subject: Subject::new(self.common_name.resolve(config), self.organizations),
+            subject_name: None,
             is_ca: self.is_ca(),
             key_usages: key_usages(self.is_ca()),
             ext_key_usages: self.usages.to_vec(),
@@ -374,6 +376,7 @@ pub fn client_params(
 ) -> CertificateParams {
     CertificateParams {
         subject,
+        subject_name: None,
         is_ca: false,
         key_usages: key_usages(false),
         ext_key_usages: CLIENT.to_vec(),
