@@ -24,6 +24,10 @@ pub enum Command {
     /// Kubeconfig files.
     #[command(subcommand)]
     Kubeconfig(KubeconfigCommand),
+    /// CertificateSigningRequests: create them, sign them as the cluster's signer, extract
+    /// the issued certificate.
+    #[command(subcommand)]
+    Csr(CsrCommand),
     /// What a certificate, chain, CSR (PEM or Kubernetes manifest), key or kubeconfig holds.
     Inspect {
         /// Files to inspect.
@@ -63,6 +67,9 @@ pub enum CertsCommand {
     /// Show the plan — each certificate's file, CA, subject, usages, SANs and validity —
     /// without writing anything.
     List(PkiArgs),
+    /// Keys and CSRs for every leaf and kubeconfig instead of certificates, for an external
+    /// CA; once the signed certificates are in place, `init` accepts them without ca.key.
+    GenerateCsr(PkiArgs),
     /// When every certificate expires, as kubeadm shows it. Exit 0 good, 3 something expires
     /// within --warn-within, 4 something is expired, missing or unreadable.
     CheckExpiration {
@@ -109,12 +116,143 @@ pub struct WarnWindow {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum CsrCommand {
+    /// A private key, a PKCS#10 CSR and a certificates.k8s.io/v1 CertificateSigningRequest
+    /// manifest ready for `kubectl apply -f`, checked against the signer's rules first.
+    Create {
+        /// The identity: the certificate's CN, the files' and the manifest's name.
+        #[arg(long)]
+        name: String,
+        /// A group (O=); repeat for several.
+        #[arg(long = "org", value_name = "GROUP")]
+        orgs: Vec<String>,
+        /// The signerName.
+        #[arg(long, default_value = "kubernetes.io/kube-apiserver-client")]
+        signer: String,
+        /// Comma-separated usages [default: the signer's usual ones].
+        #[arg(long, value_delimiter = ',')]
+        usages: Option<Vec<String>>,
+        /// spec.expirationSeconds, e.g. 24h (at least 10m).
+        #[arg(long, value_name = "DURATION")]
+        expiration: Option<String>,
+        /// DNS SANs (kubelet-serving), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        dns: Vec<String>,
+        /// IP SANs (kubelet-serving), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        ip: Vec<String>,
+        /// Algorithm of the new key [default: RSA-2048].
+        #[arg(long, value_name = "ALG")]
+        key_algorithm: Option<String>,
+        /// Use this existing private key instead of making one.
+        #[arg(long, value_name = "FILE", conflicts_with = "key_algorithm")]
+        key: Option<PathBuf>,
+        /// Use this existing CSR (e.g. made by openssl) instead of making one.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "key_algorithm", "orgs", "dns", "ip"])]
+        csr: Option<PathBuf>,
+        /// Also write a RoleBinding (ROLE[:NAMESPACE]) or ClusterRoleBinding
+        /// (clusterrole/NAME) for the new identity.
+        #[arg(long, value_name = "ROLE[:NAMESPACE]")]
+        bind: Option<String>,
+        /// Let the request ask for the system:masters group.
+        #[arg(long)]
+        allow_system_masters: bool,
+        /// Where to write NAME.key, NAME.csr and NAME-csr.yaml.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out_dir: PathBuf,
+    },
+    /// Act as the cluster's signer for a CertificateSigningRequest manifest: enforce the
+    /// signer's rules and issue what kube-controller-manager would.
+    Sign {
+        /// The manifest (YAML or JSON).
+        file: PathBuf,
+        /// The cluster's cert dir, whose ca.crt/ca.key sign the kubernetes.io signers.
+        #[arg(long, value_name = "DIR", default_value = "/etc/kubernetes/pki")]
+        cert_dir: PathBuf,
+        /// The signer's CA certificate (required for a custom signerName).
+        #[arg(long, value_name = "FILE", requires = "ca_key")]
+        ca_cert: Option<PathBuf>,
+        /// The signer's CA key.
+        #[arg(long, value_name = "FILE", requires = "ca_cert")]
+        ca_key: Option<PathBuf>,
+        /// Where to write the certificate [default: stdout].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Also write the manifest with status.certificate and an Approved condition.
+        #[arg(long, value_name = "FILE")]
+        manifest_out: Option<PathBuf>,
+        /// The signer's maximum duration (--cluster-signing-duration).
+        #[arg(long, value_name = "DURATION", default_value = "8760h")]
+        signing_duration: String,
+        /// Sign a request for the system:masters group.
+        #[arg(long)]
+        allow_system_masters: bool,
+    },
+    /// The PEM certificate out of a manifest such as `kubectl get csr NAME -o yaml` prints.
+    Extract {
+        /// The manifest (YAML or JSON).
+        file: PathBuf,
+        /// Where to write the certificate [default: stdout].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+// Parsed once per run; boxing the larger variant would only obscure the arguments.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
 pub enum KubeconfigCommand {
     /// Make admin.conf, super-admin.conf, kubelet.conf, controller-manager.conf and
     /// scheduler.conf (all, or the named ones).
     Init {
         /// Kubeconfig names (`admin` or `admin.conf`); none means all.
         names: Vec<String>,
+        #[command(flatten)]
+        pki: PkiArgs,
+    },
+    /// A kubeconfig for one user: key and certificate signed by the cluster CA (or an existing
+    /// pair), to stdout, --out or merged into an existing kubeconfig.
+    User {
+        /// The user name (the certificate's CN).
+        #[arg(long)]
+        client_name: String,
+        /// A group (O=); repeat for several.
+        #[arg(long = "org", value_name = "GROUP")]
+        orgs: Vec<String>,
+        /// The certificate's validity.
+        #[arg(long, value_name = "DURATION", default_value = "8760h")]
+        validity: String,
+        /// Wrap this existing certificate (e.g. from `kpki csr extract`) instead of issuing one.
+        #[arg(
+            long,
+            value_name = "FILE",
+            requires = "client_key",
+            conflicts_with = "orgs"
+        )]
+        client_cert: Option<PathBuf>,
+        /// Its key.
+        #[arg(long, value_name = "FILE", requires = "client_cert")]
+        client_key: Option<PathBuf>,
+        /// The API server URL [default: admin.conf's rule: control-plane endpoint, else
+        /// advertise address and port].
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// Write the kubeconfig here instead of stdout (0600; refuses to overwrite).
+        #[arg(long, value_name = "FILE", conflicts_with = "merge_into")]
+        out: Option<PathBuf>,
+        /// Add the user, cluster and context to this kubeconfig, keeping everything else.
+        #[arg(long, value_name = "FILE")]
+        merge_into: Option<PathBuf>,
+        /// Also write a RoleBinding/ClusterRoleBinding manifest to this file
+        /// (`--bind ROLE[:NAMESPACE]` or `clusterrole/NAME`).
+        #[arg(long, value_name = "ROLE[:NAMESPACE]", requires = "bind_out")]
+        bind: Option<String>,
+        /// Where the binding manifest goes.
+        #[arg(long, value_name = "FILE", requires = "bind")]
+        bind_out: Option<PathBuf>,
+        /// Let the user be in the system:masters group.
+        #[arg(long)]
+        allow_system_masters: bool,
         #[command(flatten)]
         pki: PkiArgs,
     },

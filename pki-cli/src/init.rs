@@ -40,6 +40,9 @@ pub fn run(args: &PkiArgs, what: What, out: &mut Out) -> Result<u8, Failure> {
     let existing = store::load(&dirs, &config)?;
     let outcome = pki::build(&config, &existing, &selection, now)?;
     store::commit(&dirs, &outcome.files)?;
+    if !outcome.completed.is_empty() {
+        store::replace(&dirs, &outcome.completed, None)?;
+    }
 
     for w in config.warnings.iter().chain(&outcome.warnings) {
         out.warn(w);
@@ -54,7 +57,9 @@ pub fn run(args: &PkiArgs, what: What, out: &mut Out) -> Result<u8, Failure> {
     for event in &outcome.events {
         if matches!(
             event,
-            Event::WroteKubeconfig { .. } | Event::UsingExistingKubeconfig { .. }
+            Event::WroteKubeconfig { .. }
+                | Event::UsingExistingKubeconfig { .. }
+                | Event::CompletedKubeconfig { .. }
         ) && !kubeconfig_header
         {
             out.line(format!(
@@ -102,6 +107,9 @@ fn event_line(event: &Event, dirs: &Dirs) -> String {
             "[certs] Writing \"sa.pub\" from the existing \"sa\" key".into()
         }
         Event::WroteKubeconfig { file } => format!("[kubeconfig] Writing {file:?} kubeconfig file"),
+        Event::CompletedKubeconfig { file } => {
+            format!("[kubeconfig] Completing {file:?} with its externally signed certificate")
+        }
         Event::UsingExistingKubeconfig { file } => {
             let path = dirs.kubeconfig_dir.join(file);
             format!(

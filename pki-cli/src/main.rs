@@ -3,6 +3,7 @@
 
 mod args;
 mod config;
+mod csr;
 mod expiry;
 mod init;
 mod inspect;
@@ -10,6 +11,7 @@ mod list;
 mod now;
 mod renew;
 mod table;
+mod user;
 mod verify;
 
 use std::process::ExitCode;
@@ -97,6 +99,9 @@ fn main() -> ExitCode {
             &mut out,
         ),
         Command::Verify { window, pki } => verify::run(&pki, &window, &mut out),
+        Command::Certs(CertsCommand::GenerateCsr(pki)) => csr::generate(&pki, &mut out),
+        Command::Csr(command) => csr::run(command, &mut out),
+        Command::Kubeconfig(user @ KubeconfigCommand::User { .. }) => user::run(user, &mut out),
         Command::Inspect { files, output } => inspect::run(&files, output, &mut out),
         Command::Kubeconfig(KubeconfigCommand::Init { names, pki }) => {
             init::run(&pki, init::What::Kubeconfigs(names), &mut out)

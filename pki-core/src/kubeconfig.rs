@@ -118,21 +118,12 @@ fn decode(field: &str, data: &str) -> Result<String> {
 /// Finds the current context and what it points at.
 pub fn current_context(config: &Kubeconfig) -> Result<CurrentContext> {
     use secrecy::ExposeSecret;
-    let name = config
-        .current_context
-        .as_deref()
-        .ok_or_else(|| Error::invalid("kubeconfig", "has no current-context"))?;
-    let ctx = config
-        .contexts
-        .iter()
-        .find(|c| c.name == name)
-        .and_then(|c| c.context.as_ref())
-        .ok_or_else(|| {
-            Error::invalid(
-                "kubeconfig",
-                format!("current-context {name:?} is not defined"),
-            )
-        })?;
+    let (cluster_name, user_name) = current_context_names(config)?;
+    let ctx = Context {
+        cluster: cluster_name,
+        user: Some(user_name),
+        ..Default::default()
+    };
     let cluster = config
         .clusters
         .iter()
@@ -176,4 +167,128 @@ pub fn current_context(config: &Kubeconfig) -> Result<CurrentContext> {
 /// Compares two PEM texts the way kubeadm compares CA data: whitespace-trimmed bytes.
 pub fn same_pem(a: &str, b: &str) -> bool {
     a.trim() == b.trim()
+}
+
+/// Adds `new`'s clusters, users and contexts to `existing`, replacing users and contexts of
+/// the same name and keeping everything else. A cluster of the same name must be the same
+/// cluster (server and CA), or other contexts would silently point elsewhere. The current
+/// context is set only when `existing` has none.
+pub fn merge(mut existing: Kubeconfig, new: Kubeconfig) -> Result<Kubeconfig> {
+    for c in new.clusters {
+        if let Some(old) = existing.clusters.iter().find(|e| e.name == c.name) {
+            let (a, b) = (old.cluster.as_ref(), c.cluster.as_ref());
+            let same = a.map(|x| (&x.server, &x.certificate_authority_data))
+                == b.map(|x| (&x.server, &x.certificate_authority_data));
+            if !same {
+                return Err(Error::invalid(
+                    "kubeconfig",
+                    format!("already has a cluster {:?} with another server or CA; refusing to repoint its contexts", c.name),
+                ));
+            }
+            continue;
+        }
+        existing.clusters.push(c);
+    }
+    for u in new.auth_infos {
+        existing.auth_infos.retain(|e| e.name != u.name);
+        existing.auth_infos.push(u);
+    }
+    for c in new.contexts {
+        existing.contexts.retain(|e| e.name != c.name);
+        existing.contexts.push(c);
+    }
+    if existing.current_context.as_deref().unwrap_or("").is_empty() {
+        existing.current_context = new.current_context;
+    }
+    existing.api_version.get_or_insert_with(|| "v1".into());
+    existing.kind.get_or_insert_with(|| "Config".into());
+    Ok(existing)
+}
+
+/// A kubeconfig for the key of a client certificate still to be signed (external CA): the
+/// cluster, the context and the key, no certificate (kubeadm's `certs generate-csr`).
+pub fn partial(
+    cluster_name: &str,
+    server: &str,
+    ca: Option<&Certificate>,
+    user: &str,
+    key: &PrivateKey,
+) -> Result<Kubeconfig> {
+    let mut kc = Kubeconfig {
+        api_version: Some("v1".into()),
+        kind: Some("Config".into()),
+        preferences: Some(Default::default()),
+        clusters: vec![NamedCluster {
+            name: cluster_name.into(),
+            cluster: Some(Cluster {
+                server: Some(server.into()),
+                certificate_authority_data: ca.map(|c| B64.encode(c.to_pem())),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        auth_infos: vec![NamedAuthInfo {
+            name: user.into(),
+            auth_info: Some(AuthInfo {
+                client_key_data: Some(B64.encode(key.to_pem()?.as_bytes()).into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        contexts: Vec::new(),
+        current_context: None,
+        extensions: None,
+        other: Default::default(),
+    };
+    let context = format!("{user}@{cluster_name}");
+    kc.contexts.push(NamedContext {
+        name: context.clone(),
+        context: Some(Context {
+            cluster: cluster_name.into(),
+            user: Some(user.into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    kc.current_context = Some(context);
+    Ok(kc)
+}
+
+/// Completes a partial kubeconfig: the current user's certificate and the current cluster's CA.
+pub fn complete(
+    mut kc: Kubeconfig,
+    ca: &Certificate,
+    client_cert: &Certificate,
+) -> Result<Kubeconfig> {
+    let current = current_context_names(&kc)?;
+    for c in kc.clusters.iter_mut().filter(|c| c.name == current.0) {
+        if let Some(cluster) = c.cluster.as_mut() {
+            cluster.certificate_authority_data = Some(B64.encode(ca.to_pem()));
+        }
+    }
+    for u in kc.auth_infos.iter_mut().filter(|u| u.name == current.1) {
+        if let Some(user) = u.auth_info.as_mut() {
+            user.client_certificate_data = Some(B64.encode(client_cert.to_pem()));
+        }
+    }
+    Ok(kc)
+}
+
+fn current_context_names(config: &Kubeconfig) -> Result<(String, String)> {
+    let name = config
+        .current_context
+        .as_deref()
+        .ok_or_else(|| Error::invalid("kubeconfig", "has no current-context"))?;
+    let ctx = config
+        .contexts
+        .iter()
+        .find(|c| c.name == name)
+        .and_then(|c| c.context.as_ref())
+        .ok_or_else(|| {
+            Error::invalid(
+                "kubeconfig",
+                format!("current-context {name:?} is not defined"),
+            )
+        })?;
+    Ok((ctx.cluster.clone(), ctx.user.clone().unwrap_or_default()))
 }

@@ -58,6 +58,7 @@ pub mod csr;
 pub mod duration;
 pub mod error;
 pub mod expiry;
+pub mod external;
 pub mod inspect;
 pub mod inventory;
 pub mod key;

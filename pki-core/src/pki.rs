@@ -167,6 +167,11 @@ pub enum Event {
         /// The kubeconfig.
         file: &'static str,
     },
+    /// A partial kubeconfig was completed with its externally signed certificate.
+    CompletedKubeconfig {
+        /// The kubeconfig.
+        file: &'static str,
+    },
 }
 
 /// The result of [`build`]: new files to write, what was done, and warnings.
@@ -180,6 +185,9 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     /// The kubeconfigs that were built, by file name, as values.
     pub kubeconfigs: BTreeMap<&'static str, Kubeconfig>,
+    /// Existing files to replace: partial kubeconfigs (`certs generate-csr`) completed with
+    /// the certificate an external CA signed.
+    pub completed: Vec<File>,
 }
 
 impl Outcome {
@@ -382,9 +390,9 @@ impl Event {
             Event::GeneratedServiceAccount
             | Event::UsingExistingServiceAccount
             | Event::RestoredServiceAccountPublicKey => (1, 0),
-            Event::WroteKubeconfig { file } | Event::UsingExistingKubeconfig { file } => {
-                (2, kc_index(file))
-            }
+            Event::WroteKubeconfig { file }
+            | Event::UsingExistingKubeconfig { file }
+            | Event::CompletedKubeconfig { file } => (2, kc_index(file)),
         }
     }
 }
@@ -626,11 +634,20 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// kubeadm's check on an existing kubeconfig: its cluster CA must be ca.crt.
-    fn check_existing_kubeconfig(&mut self, spec: &KubeconfigSpec, text: &str) -> Result<()> {
+    /// kubeadm's check on an existing kubeconfig: its cluster CA must be ca.crt. A partial
+    /// kubeconfig (a key, no certificate: `certs generate-csr`) is completed with the
+    /// certificate an external CA signed, `<file>.crt` beside it.
+    fn check_existing_kubeconfig(
+        &mut self,
+        spec: &'static KubeconfigSpec,
+        text: &str,
+    ) -> Result<()> {
         let path = self.path(Location::KubeconfigDir, spec.file);
         let kc = kubeconfig::from_yaml(text).map_err(|e| e.in_file(&path))?;
         let current = kubeconfig::current_context(&kc).map_err(|e| e.in_file(&path))?;
+        if current.client_cert_pem.is_none() && current.client_cert_file.is_none() {
+            return self.complete_partial_kubeconfig(spec, kc, &current);
+        }
         let ca = &self.cas["ca"].cert;
         match &current.ca_pem {
             Some(pem) if kubeconfig::same_pem(pem, &ca.to_pem()) => {}
@@ -652,6 +669,57 @@ impl Builder<'_> {
                 current.server.as_deref().unwrap_or("unset")
             ));
         }
+        Ok(())
+    }
+
+    fn complete_partial_kubeconfig(
+        &mut self,
+        spec: &'static KubeconfigSpec,
+        kc: Kubeconfig,
+        current: &kubeconfig::CurrentContext,
+    ) -> Result<()> {
+        let path = self.path(Location::KubeconfigDir, spec.file);
+        let signed = format!("{}.crt", spec.file);
+        let signed_path = self.path(Location::KubeconfigDir, &signed);
+        let Some(pem) = self.existing.text(Location::KubeconfigDir, &signed) else {
+            return Err(Error::file(
+                &path,
+                format!("has no client certificate; sign {}.csr with the CA and put the certificate at {}", spec.file, signed_path.display()),
+            ));
+        };
+        let cert = Certificate::from_pem(&pem).map_err(|e| e.in_file(&signed_path))?;
+        let key_pem = current
+            .client_key_pem
+            .as_deref()
+            .ok_or_else(|| Error::file(&path, "has neither a client certificate nor a key"))?;
+        let key = PrivateKey::from_pem(key_pem).map_err(|e| e.in_file(&path))?;
+        if !cert.matches_key(&key) {
+            return Err(Error::file(
+                &signed_path,
+                format!("does not match the key in {}", spec.file),
+            ));
+        }
+        let ca = &self.cas["ca"].cert;
+        if !cert.is_issued_by(ca) {
+            return Err(Error::file(&signed_path, "is not signed by ca.crt"));
+        }
+        let want = crate::spec::CommonName::resolve(spec.user, self.config);
+        if cert.subject().common_name != want {
+            return Err(Error::file(
+                &signed_path,
+                format!("is for {:?}, expected {want:?}", cert.subject().common_name),
+            ));
+        }
+        let yaml = kubeconfig::to_yaml(&kubeconfig::complete(kc, ca, &cert)?)?;
+        self.out.completed.push(File {
+            location: Location::KubeconfigDir,
+            path: spec.file.into(),
+            kind: FileKind::Kubeconfig,
+            contents: yaml.into_bytes(),
+        });
+        self.out
+            .events
+            .push(Event::CompletedKubeconfig { file: spec.file });
         Ok(())
     }
 

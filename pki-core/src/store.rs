@@ -55,6 +55,12 @@ pub fn load(dirs: &Dirs, config: &ClusterConfig) -> Result<Tree> {
             }
             let path = dirs.path(Location::KubeconfigDir, spec.file);
             tree.set_mode(Location::KubeconfigDir, spec.file, mode_of(&path)?);
+            // An external CA's signed client certificate for a partial kubeconfig
+            // (`certs generate-csr`), dropped in beside it.
+            let signed = format!("{}.crt", spec.file);
+            if let Some(cert) = read_optional(&dirs.path(Location::KubeconfigDir, &signed))? {
+                tree.insert(Location::KubeconfigDir, signed, cert);
+            }
             tree.insert(Location::KubeconfigDir, spec.file, bytes);
         }
     }
@@ -131,6 +137,7 @@ fn publish_order(kind: FileKind) -> u8 {
         FileKind::Certificate => 1,
         FileKind::PublicKey => 2,
         FileKind::Kubeconfig => 3,
+        FileKind::Request | FileKind::Manifest => 4,
     }
 }
 

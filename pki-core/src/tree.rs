@@ -28,13 +28,17 @@ pub enum FileKind {
     PublicKey,
     /// A kubeconfig with embedded credentials (0600).
     Kubeconfig,
+    /// A PKCS#10 request (0600, as kubeadm writes them).
+    Request,
+    /// A Kubernetes manifest to `kubectl apply` (0644).
+    Manifest,
 }
 
 impl FileKind {
     /// The Unix mode kubeadm gives such a file.
     pub fn mode(self) -> u32 {
         match self {
-            FileKind::Certificate => 0o644,
+            FileKind::Certificate | FileKind::Manifest => 0o644,
             _ => 0o600,
         }
     }
