@@ -266,9 +266,23 @@ pub enum OutputFormat {
     Yaml,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    /// kubeadm's layout (/etc/kubernetes/pki, kubeadm's config file).
+    Kubeadm,
+    /// A hand-built cluster's flat layout, from a cluster description (--cluster).
+    HardWay,
+}
+
 /// The flags every command that touches a PKI takes. Flags override the config file.
 #[derive(Args, Debug, Clone)]
 pub struct PkiArgs {
+    /// The certificate layout.
+    #[arg(long, value_enum, default_value = "kubeadm")]
+    pub profile: Profile,
+    /// The cluster description file of the hard-way profile (see fixtures/hard-way).
+    #[arg(long, value_name = "FILE")]
+    pub cluster: Option<PathBuf>,
     /// kubeadm's config file (InitConfiguration + ClusterConfiguration, v1beta3/v1beta4).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

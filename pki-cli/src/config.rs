@@ -106,3 +106,61 @@ pub fn resolve(args: &PkiArgs) -> Result<ClusterConfig, Failure> {
         }
     })
 }
+
+/// The layout a command works on, where its files are, and the configuration's warnings.
+///
+/// kubeadm: from `--config` and flags; commands that work from what is on disk (`full` false)
+/// need no configuration (names and files do not depend on it). hard-way: from `--cluster`;
+/// both directories default to the current one.
+pub fn layout(
+    args: &PkiArgs,
+    full: bool,
+) -> Result<(pki_core::layout::Layout, pki_core::tree::Dirs, Vec<String>), Failure> {
+    use crate::args::Profile;
+    match args.profile {
+        Profile::HardWay => {
+            let path = args.cluster.as_ref().ok_or_else(|| {
+                "--cluster: the hard-way profile needs a cluster description file".to_string()
+            })?;
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            let desc = pki_core::hardway::ClusterDescription::from_yaml(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let layout =
+                pki_core::hardway::layout(&desc).map_err(|e| format!("{}: {e}", path.display()))?;
+            let cert_dir = args.cert_dir.clone().unwrap_or_else(|| ".".into());
+            let kubeconfig_dir = args
+                .kubeconfig_dir
+                .clone()
+                .unwrap_or_else(|| cert_dir.clone());
+            Ok((
+                layout,
+                pki_core::tree::Dirs {
+                    cert_dir,
+                    kubeconfig_dir,
+                },
+                Vec::new(),
+            ))
+        }
+        Profile::Kubeadm => {
+            if args.cluster.is_some() {
+                return Err("--cluster: only the hard-way profile takes a cluster description (pass --profile hard-way)".to_string().into());
+            }
+            let config = if full || args.config.is_some() {
+                resolve(args)?
+            } else {
+                let input = input(args)?;
+                let mut c = ClusterConfig::for_localhost(pki_core::KeyAlgorithm::Rsa2048);
+                let d = dirs(&input);
+                c.cert_dir = d.cert_dir;
+                c.kubeconfig_dir = d.kubeconfig_dir;
+                c
+            };
+            let dirs = pki_core::tree::Dirs::from(&config);
+            Ok((
+                pki_core::spec::kubeadm_layout(&config),
+                dirs,
+                config.warnings.clone(),
+            ))
+        }
+    }
+}

@@ -252,13 +252,9 @@ pub fn run(command: CsrCommand, out: &mut Out) -> Result<u8, Failure> {
 
 /// `kpki certs generate-csr`.
 pub fn generate(args: &PkiArgs, out: &mut Out) -> Result<u8, Failure> {
-    let config = crate::config::resolve(args)?;
-    let dirs = Dirs {
-        cert_dir: config.cert_dir.clone(),
-        kubeconfig_dir: config.kubeconfig_dir.clone(),
-    };
-    let existing = store::load(&dirs, &config)?;
-    let files = pki_core::external::generate_csrs(&config, &existing)?;
+    let (layout, dirs, _) = crate::config::layout(args, true)?;
+    let existing = store::load(&dirs, &layout)?;
+    let files = pki_core::external::generate_csrs(&layout, &dirs, &existing)?;
     for path in store::commit(&dirs, &files)? {
         out.line(format!("[certs] Writing {}", path.display()));
     }

@@ -51,13 +51,10 @@ fn cells(r: &ExpiryRow, with_ca: bool) -> Vec<String> {
 
 pub fn run(args: &PkiArgs, window: &WarnWindow, out: &mut Out) -> Result<u8, Failure> {
     let warn = crate::config::duration(&window.warn_within, "--warn-within")?;
-    let input = crate::config::input(args)?;
-    let dirs = crate::config::dirs(&input);
+    let (layout, dirs, _) = crate::config::layout(args, false)?;
     let now = crate::now::now()?;
-    // A minimal config for loading: the directories are what matter here.
-    let config = pki_core::ClusterConfig::for_localhost(pki_core::KeyAlgorithm::Rsa2048);
-    let tree = store::load(&dirs, &config)?;
-    let report = expiry::check_expiration(&tree, &dirs, now);
+    let tree = store::load(&dirs, &layout)?;
+    let report = expiry::check_expiration(&tree, &dirs, &layout, now);
     match args.output {
         OutputFormat::Json => {
             out.line(serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?)

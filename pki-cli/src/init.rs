@@ -15,18 +15,14 @@ pub enum What {
 }
 
 pub fn run(args: &PkiArgs, what: What, out: &mut Out) -> Result<u8, Failure> {
-    let config = crate::config::resolve(args)?;
+    let (layout, dirs, warnings) = crate::config::layout(args, true)?;
     let now = crate::now::now()?;
     let selection = match &what {
-        What::All => Selection::all(&config),
-        What::Certs(names) if names.is_empty() => Selection::certs(&config),
-        What::Certs(names) => Selection::certs_named(&config, names)?,
-        What::Kubeconfigs(names) if names.is_empty() => Selection::kubeconfigs(),
-        What::Kubeconfigs(names) => Selection::kubeconfigs_named(names)?,
-    };
-    let dirs = Dirs {
-        cert_dir: config.cert_dir.clone(),
-        kubeconfig_dir: config.kubeconfig_dir.clone(),
+        What::All => Selection::all(&layout),
+        What::Certs(names) if names.is_empty() => Selection::certs(&layout),
+        What::Certs(names) => Selection::certs_named(&layout, names)?,
+        What::Kubeconfigs(names) if names.is_empty() => Selection::kubeconfigs(&layout),
+        What::Kubeconfigs(names) => Selection::kubeconfigs_named(&layout, names)?,
     };
     // Another kpki run (a renewal) must not change the tree between our checks and our writes.
     let _lock = if dirs.cert_dir.is_dir() {
@@ -37,20 +33,20 @@ pub fn run(args: &PkiArgs, what: What, out: &mut Out) -> Result<u8, Failure> {
     } else {
         None
     };
-    let existing = store::load(&dirs, &config)?;
-    let outcome = pki::build(&config, &existing, &selection, now)?;
+    let existing = store::load(&dirs, &layout)?;
+    let outcome = pki::build(&layout, &dirs, &existing, &selection, now)?;
     store::commit(&dirs, &outcome.files)?;
     if !outcome.completed.is_empty() {
         store::replace(&dirs, &outcome.completed, None)?;
     }
 
-    for w in config.warnings.iter().chain(&outcome.warnings) {
+    for w in warnings.iter().chain(&outcome.warnings) {
         out.warn(w);
     }
     if !selection.certs.is_empty() || selection.service_account {
         out.line(format!(
             "[certs] Using certificateDir folder {:?}",
-            config.cert_dir.display().to_string()
+            dirs.cert_dir.display().to_string()
         ));
     }
     let mut kubeconfig_header = false;
@@ -64,7 +60,7 @@ pub fn run(args: &PkiArgs, what: What, out: &mut Out) -> Result<u8, Failure> {
         {
             out.line(format!(
                 "[kubeconfig] Using kubeconfig folder {:?}",
-                config.kubeconfig_dir.display().to_string()
+                dirs.kubeconfig_dir.display().to_string()
             ));
             kubeconfig_header = true;
         }

@@ -7,11 +7,11 @@ use crate::args::{OutputFormat, PkiArgs};
 use crate::{Failure, Out};
 
 pub fn run(args: &PkiArgs, out: &mut Out) -> Result<u8, Failure> {
-    let config = crate::config::resolve(args)?;
-    for w in &config.warnings {
+    let (layout, _, warnings) = crate::config::layout(args, true)?;
+    for w in &warnings {
         out.warn(w);
     }
-    let rows = pki::plan(&config);
+    let rows = pki::plan(&layout);
     match args.output {
         OutputFormat::Json => {
             out.line(serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?)
@@ -49,10 +49,12 @@ pub fn run(args: &PkiArgs, out: &mut Out) -> Result<u8, Failure> {
                 ],
                 &cells,
             ));
-            out.line(format!(
-                "\nsa.key / sa.pub: {} service-account key pair (not a certificate)",
-                config.sa_key_algorithm
-            ));
+            if let Some(sa) = &layout.service_account {
+                out.line(format!(
+                    "\n{} / {}: {} service-account key pair (not a certificate)",
+                    sa.key_file, sa.pub_file, sa.key_algorithm
+                ));
+            }
         }
     }
     Ok(0)

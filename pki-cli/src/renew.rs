@@ -19,9 +19,9 @@ pub struct Flags {
 
 pub fn run(args: &PkiArgs, flags: &Flags, out: &mut Out) -> Result<u8, Failure> {
     let input = crate::config::input(args)?;
-    let dirs = crate::config::dirs(&input);
+    let (layout, dirs, _) = crate::config::layout(args, false)?;
     let now = crate::now::now()?;
-    let targets = renew::targets(&flags.names)?;
+    let targets = renew::targets(&layout, &flags.names)?;
     let key_algorithm = input
         .key_algorithm
         .as_deref()
@@ -53,8 +53,7 @@ pub fn run(args: &PkiArgs, flags: &Flags, out: &mut Out) -> Result<u8, Failure> 
     }
 
     let _lock = store::lock(&dirs.cert_dir, lock_wait)?;
-    let loading = pki_core::ClusterConfig::for_localhost(pki_core::KeyAlgorithm::Rsa2048);
-    let tree = store::load(&dirs, &loading)?;
+    let tree = store::load(&dirs, &layout)?;
     let opts = RenewOptions {
         now,
         validity,
@@ -62,7 +61,7 @@ pub fn run(args: &PkiArgs, flags: &Flags, out: &mut Out) -> Result<u8, Failure> 
         reuse_key: flags.reuse_key,
         if_expiring_within,
     };
-    let plan = renew::renew(&tree, &dirs, &targets, &opts)?;
+    let plan = renew::renew(&tree, &dirs, &layout, &targets, &opts)?;
 
     let backup = if plan.is_empty() || flags.no_backup {
         None
@@ -96,7 +95,7 @@ pub fn run(args: &PkiArgs, flags: &Flags, out: &mut Out) -> Result<u8, Failure> 
     if let Some(b) = &backup {
         out.line(format!("The replaced files are kept in {}", b.display()));
     }
-    let restart = plan.components_to_restart();
+    let restart = &plan.restart;
     if !restart.is_empty() {
         out.line(format!(
             "\nDone renewing certificates. You must restart {}, so that they can use the new certificates.",

@@ -8,26 +8,22 @@ use crate::{Failure, Out};
 
 pub fn run(args: &PkiArgs, window: &WarnWindow, out: &mut Out) -> Result<u8, Failure> {
     let warn_within = crate::config::duration(&window.warn_within, "--warn-within")?;
-    let input = crate::config::input(args)?;
-    let dirs = crate::config::dirs(&input);
+    let (layout, dirs, _) = crate::config::layout(args, false)?;
     let now = crate::now::now()?;
-    // SANs are checked against a configuration only when one is given.
+    // kubeadm SANs are checked against a configuration only when one is given (the hard way's
+    // description always says what they must be).
     let config = if args.config.is_some() {
         Some(crate::config::resolve(args)?)
     } else {
         None
     };
-    let loading = pki_core::ClusterConfig::for_localhost(pki_core::KeyAlgorithm::Rsa2048);
-    let tree = store::load(&dirs, &loading)?;
-    let problems = verify::verify(
-        &tree,
-        &dirs,
-        &VerifyOptions {
-            now,
-            warn_within,
-            config: config.as_ref(),
-        },
-    );
+    let tree = store::load(&dirs, &layout)?;
+    let options = VerifyOptions {
+        now,
+        warn_within,
+        config: config.as_ref(),
+    };
+    let problems = verify::verify(&tree, &dirs, &layout, &options);
     let code = problems.iter().map(|p| match p.severity {
         Severity::Error => 4,
         Severity::Warning => 3,

@@ -4,16 +4,25 @@
 use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use pki_core::{config::ClusterConfig, pki, tree::Tree, KeyAlgorithm, PrivateKey};
+use pki_core::{
+    config::ClusterConfig,
+    pki, spec,
+    tree::{Dirs, Tree},
+    KeyAlgorithm, PrivateKey,
+};
 
 fn full_tree(c: &mut Criterion) {
     let mut group = c.benchmark_group("full kubeadm tree");
     group.sample_size(20);
     for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Rsa2048] {
         let config = ClusterConfig::for_localhost(alg);
-        let selection = pki::Selection::all(&config);
+        let layout = spec::kubeadm_layout(&config);
+        let dirs = Dirs::from(&config);
+        let selection = pki::Selection::all(&layout);
         group.bench_function(alg.name(), |b| {
-            b.iter(|| pki::build(&config, &Tree::new(), &selection, SystemTime::now()).unwrap())
+            b.iter(|| {
+                pki::build(&layout, &dirs, &Tree::new(), &selection, SystemTime::now()).unwrap()
+            })
         });
     }
     group.finish();

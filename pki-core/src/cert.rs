@@ -639,6 +639,11 @@ impl Certificate {
         Subject::from_name(self.tbs().subject())
     }
 
+    /// The subject exactly as encoded.
+    pub fn subject_name(&self) -> &Name {
+        self.tbs().subject()
+    }
+
     /// Issuer CN and O values.
     pub fn issuer(&self) -> Subject {
         Subject::from_name(self.tbs().issuer())

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::inventory::{self, Found};
-use crate::spec::{CertSpec, KUBEADM_CERTS, KUBEADM_KUBECONFIGS};
+use crate::layout::Layout;
 use crate::tree::{Dirs, Location, Tree};
 
 /// One row of the report.
@@ -188,63 +188,90 @@ fn by_ref<T>(f: &Found<T>) -> Found<&T> {
     }
 }
 
-/// Builds the report from what is on disk. etcd's certificates are left out when neither
-/// etcd's CA nor any of its certificates exist (external etcd).
-pub fn check_expiration(tree: &Tree, dirs: &Dirs, now: SystemTime) -> ExpiryReport {
-    let etcd_absent = KUBEADM_CERTS
-        .iter()
-        .filter(|s| s.local_etcd_only)
-        .all(|s| !tree.contains(Location::CertDir, &s.cert_file()));
-    let specs: Vec<&CertSpec> = KUBEADM_CERTS
-        .iter()
-        .filter(|s| !(s.local_etcd_only && etcd_absent))
-        .collect();
+/// The CAs whose certificate and every leaf are absent: not part of this cluster (external
+/// etcd drops etcd's CA and certificates).
+pub fn absent_groups(tree: &Tree, layout: &Layout) -> Vec<String> {
+    layout
+        .cas()
+        .filter(|ca| {
+            !tree.contains(Location::CertDir, &ca.cert_file())
+                && !tree.contains(Location::CertDir, &ca.key_file())
+                && layout
+                    .leaves()
+                    .filter(|l| l.ca.as_deref() == Some(ca.name.as_str()))
+                    .all(|l| {
+                        !tree.contains(Location::CertDir, &l.cert_file())
+                            && !tree.contains(Location::CertDir, &l.key_file())
+                    })
+        })
+        .map(|ca| ca.name.clone())
+        .collect()
+}
+
+/// Builds the report from what is on disk.
+pub fn check_expiration(
+    tree: &Tree,
+    dirs: &Dirs,
+    layout: &Layout,
+    now: SystemTime,
+) -> ExpiryReport {
+    let absent = absent_groups(tree, layout);
     let external = |ca: &str| {
-        let spec = CertSpec::by_name(ca).expect("CA in table");
-        tree.contains(Location::CertDir, &spec.cert_file())
-            && !tree.contains(Location::CertDir, &spec.key_file())
+        layout.cert(ca).is_some_and(|spec| {
+            tree.contains(Location::CertDir, &spec.cert_file())
+                && !tree.contains(Location::CertDir, &spec.key_file())
+        })
     };
 
     let mut certificates = Vec::new();
     let mut authorities = Vec::new();
-    for spec in &specs {
-        let found = inventory::cert(tree, dirs, &spec.cert_file());
+    for entry in &layout.certs {
+        let group = entry.ca.clone().unwrap_or_else(|| entry.name.clone());
+        if absent.contains(&group) {
+            continue;
+        }
+        let found = inventory::cert(tree, dirs, &entry.cert_file());
         let path = dirs
-            .path(Location::CertDir, &spec.cert_file())
+            .path(Location::CertDir, &entry.cert_file())
             .display()
             .to_string();
-        match spec.ca {
+        match &entry.ca {
             None => authorities.push(row(
-                spec.name,
+                &entry.name,
                 path,
                 by_ref(&found),
                 "",
-                external(spec.name),
+                external(&entry.name),
                 now,
             )),
-            Some(ca) => {
-                certificates.push(row(spec.name, path, by_ref(&found), ca, external(ca), now))
-            }
+            Some(ca) => certificates.push(row(
+                &entry.name,
+                path,
+                by_ref(&found),
+                ca,
+                external(ca),
+                now,
+            )),
         }
     }
-    for spec in KUBEADM_KUBECONFIGS {
-        let found = inventory::kubeconfig(tree, dirs, spec);
+    for k in &layout.kubeconfigs {
+        let found = inventory::kubeconfig(tree, dirs, k);
         let path = match &found {
-            Found::Present(k) => k.client_cert_path.clone(),
+            Found::Present(l) => l.client_cert_path.clone(),
             _ => None,
         }
         .unwrap_or_else(|| {
-            dirs.path(Location::KubeconfigDir, spec.file)
+            dirs.path(Location::KubeconfigDir, &k.file)
                 .display()
                 .to_string()
         });
         let cert = match &found {
             Found::Missing => Found::Missing,
             Found::Invalid(e) => Found::Invalid(e.clone()),
-            Found::Present(k) => Found::Present(&k.client_cert),
+            Found::Present(l) => Found::Present(&l.client_cert),
         };
-        let mut r = row(spec.file, path, cert, "ca", external("ca"), now);
-        r.optional = spec.optional;
+        let mut r = row(&k.file, path, cert, &k.ca, external(&k.ca), now);
+        r.optional = k.optional;
         // super-admin.conf is absent from every cluster made before kubeadm v1.29: not news.
         if !(r.optional && r.missing) {
             certificates.push(r);

@@ -5,7 +5,7 @@
 use crate::cert::Certificate;
 use crate::key::PrivateKey;
 use crate::kubeconfig::{self, CurrentContext, Kubeconfig};
-use crate::spec::KubeconfigSpec;
+use crate::layout::KubeconfigEntry;
 use crate::tree::{Dirs, Location, Tree};
 
 /// A file that may be missing or unreadable.
@@ -66,9 +66,9 @@ pub struct LoadedKubeconfig {
 }
 
 /// Loads a kubeconfig of the table.
-pub fn kubeconfig(tree: &Tree, dirs: &Dirs, spec: &KubeconfigSpec) -> Found<LoadedKubeconfig> {
-    let path = dirs.path(Location::KubeconfigDir, spec.file);
-    let Some(text) = tree.text(Location::KubeconfigDir, spec.file) else {
+pub fn kubeconfig(tree: &Tree, dirs: &Dirs, entry: &KubeconfigEntry) -> Found<LoadedKubeconfig> {
+    let path = dirs.path(Location::KubeconfigDir, &entry.file);
+    let Some(text) = tree.text(Location::KubeconfigDir, &entry.file) else {
         return Found::Missing;
     };
     let invalid = |e: crate::Error| Found::Invalid(e.in_file(&path).to_string());

@@ -6,9 +6,10 @@
 //! separate, atomic step.
 //!
 //! The certificates are data: [`spec`] holds kubeadm's list of certificates and kubeconfigs
-//! as a table, [`config`] turns kubeadm's config file (or equivalent values) into a
-//! [`ClusterConfig`], and [`pki::build`] issues whatever the table says is missing through one
-//! signing path ([`cert::issue`]).
+//! as a table and [`hardway`] the hand-built layout's; resolved for one cluster they become a
+//! [`layout::Layout`], which every operation reads. [`config`] turns kubeadm's config file (or
+//! equivalent values) into a [`ClusterConfig`], and [`pki::build`] issues whatever the layout
+//! says is missing through one signing path ([`cert::issue`]).
 //!
 //! The library never prints and never exits; every failure is an [`Error`] whose text is one
 //! line naming the file, field or input at fault.
@@ -17,10 +18,12 @@
 //!
 //! ```
 //! use std::time::SystemTime;
-//! use pki_core::{config::ClusterConfig, pki, tree::{Location, Tree}, Certificate, KeyAlgorithm};
+//! use pki_core::{config::ClusterConfig, pki, spec, tree::{Dirs, Location, Tree}, Certificate, KeyAlgorithm};
 //!
 //! let config = ClusterConfig::for_localhost(KeyAlgorithm::EcdsaP256);
-//! let built = pki::build(&config, &Tree::new(), &pki::Selection::all(&config), SystemTime::now())?;
+//! let layout = spec::kubeadm_layout(&config); // kubeadm's table, resolved for this cluster
+//! let all = pki::Selection::all(&layout);
+//! let built = pki::build(&layout, &Dirs::from(&config), &Tree::new(), &all, SystemTime::now())?;
 //!
 //! // PEM files by directory and path…
 //! let pem = String::from_utf8(built.file(Location::CertDir, "apiserver.crt").unwrap().contents.clone()).unwrap();
@@ -39,13 +42,13 @@
 //! ```no_run
 //! use std::time::SystemTime;
 //! use pki_core::config::{ConfigInput, HostFacts};
-//! use pki_core::{pki, store, tree::Dirs};
+//! use pki_core::{pki, spec, store, tree::Dirs};
 //!
 //! let text = std::fs::read_to_string("kubeadm.yaml").unwrap();
 //! let config = ConfigInput::from_kubeadm_yaml(&text)?.resolve(&HostFacts::detect())?;
-//! let dirs = Dirs { cert_dir: config.cert_dir.clone(), kubeconfig_dir: config.kubeconfig_dir.clone() };
-//! let existing = store::load(&dirs, &config)?;          // what is already there is checked and kept
-//! let built = pki::build(&config, &existing, &pki::Selection::all(&config), SystemTime::now())?;
+//! let (layout, dirs) = (spec::kubeadm_layout(&config), Dirs::from(&config));
+//! let existing = store::load(&dirs, &layout)?;          // what is already there is checked and kept
+//! let built = pki::build(&layout, &dirs, &existing, &pki::Selection::all(&layout), SystemTime::now())?;
 //! store::commit(&dirs, &built.files)?;                   // all or nothing; never overwrites
 //! # Ok::<(), pki_core::Error>(())
 //! ```
@@ -59,10 +62,12 @@ pub mod duration;
 pub mod error;
 pub mod expiry;
 pub mod external;
+pub mod hardway;
 pub mod inspect;
 pub mod inventory;
 pub mod key;
 pub mod kubeconfig;
+pub mod layout;
 pub mod manifest;
 pub mod oid;
 pub mod pki;

@@ -1,12 +1,12 @@
 //! Building a cluster's PKI: what `kpki init`, `certs init` and `kubeconfig init` do, in
 //! memory.
 //!
-//! [`build`] takes the configuration, the files that already exist (a [`Tree`], empty for a
-//! new cluster) and a [`Selection`]; it checks every existing file against kubeadm's rules
-//! (reference §6), generates the missing keys in parallel, issues the missing certificates and
-//! kubeconfigs, and returns them as new files plus a log of [`Event`]s. Nothing is written:
-//! writing is [`store::commit`](crate::store::commit)'s job, so a provisioning tool can keep the
-//! whole PKI in memory.
+//! [`build`] takes a [`Layout`] (a profile resolved for one cluster), the files that already
+//! exist (a [`Tree`], empty for a new cluster) and a [`Selection`]; it checks every existing
+//! file against kubeadm's rules (reference §6), generates the missing keys in parallel, issues
+//! the missing certificates and kubeconfigs, and returns them as new files plus a log of
+//! [`Event`]s. Nothing is written: writing is [`store::commit`](crate::store::commit)'s job, so
+//! a provisioning tool can keep the whole PKI in memory.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -14,96 +14,98 @@ use std::time::SystemTime;
 use rayon::prelude::*;
 
 use crate::cert::{self, Certificate, Sans, Signer};
-use crate::config::ClusterConfig;
 use crate::error::{Error, Result};
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::kubeconfig::{self, Kubeconfig};
-use crate::spec::{CertSpec, KubeconfigSpec, KUBEADM_KUBECONFIGS, SA_KEY, SA_PUB};
+use crate::layout::{CertEntry, ClientCert, KubeconfigEntry, Layout};
 use crate::tree::{Dirs, File, FileKind, Location, Tree};
 
-/// Which parts of the PKI to build.
-#[derive(Clone, Debug)]
+/// Which parts of the PKI to build, by entry name.
+#[derive(Clone, Debug, Default)]
 pub struct Selection {
-    /// Certificates by table entry.
-    pub certs: Vec<&'static CertSpec>,
+    /// Certificates by name.
+    pub certs: Vec<String>,
     /// The service-account key pair.
     pub service_account: bool,
-    /// Kubeconfig files by table entry.
-    pub kubeconfigs: Vec<&'static KubeconfigSpec>,
+    /// Kubeconfig files by file name.
+    pub kubeconfigs: Vec<String>,
 }
 
 impl Selection {
     /// Everything: `kpki init`.
-    pub fn all(config: &ClusterConfig) -> Selection {
+    pub fn all(layout: &Layout) -> Selection {
         Selection {
-            certs: CertSpec::for_cluster(config).collect(),
-            service_account: true,
-            kubeconfigs: KUBEADM_KUBECONFIGS.iter().collect(),
+            certs: layout.certs.iter().map(|c| c.name.clone()).collect(),
+            service_account: layout.service_account.is_some(),
+            kubeconfigs: layout.kubeconfigs.iter().map(|k| k.file.clone()).collect(),
         }
     }
 
     /// Every certificate and the service-account keys: `kpki certs init`.
-    pub fn certs(config: &ClusterConfig) -> Selection {
+    pub fn certs(layout: &Layout) -> Selection {
         Selection {
             kubeconfigs: Vec::new(),
-            ..Selection::all(config)
+            ..Selection::all(layout)
         }
     }
 
     /// Every kubeconfig: `kpki kubeconfig init`.
-    pub fn kubeconfigs() -> Selection {
+    pub fn kubeconfigs(layout: &Layout) -> Selection {
         Selection {
             certs: Vec::new(),
             service_account: false,
-            kubeconfigs: KUBEADM_KUBECONFIGS.iter().collect(),
+            ..Selection::all(layout)
         }
     }
 
-    /// Certificates by phase name (`apiserver`, `etcd-ca`, `sa`, …), checked against the table.
-    pub fn certs_named(config: &ClusterConfig, names: &[String]) -> Result<Selection> {
-        let mut sel = Selection {
-            certs: Vec::new(),
-            service_account: false,
-            kubeconfigs: Vec::new(),
-        };
+    /// Certificates by name (`apiserver`, `etcd-ca`, `sa`, `worker-3`…), checked against the
+    /// layout.
+    pub fn certs_named(layout: &Layout, names: &[String]) -> Result<Selection> {
+        let mut sel = Selection::default();
         for name in names {
-            if name == "sa" {
+            if name == "sa" && layout.service_account.is_some() {
                 sel.service_account = true;
                 continue;
             }
-            let spec = CertSpec::by_name(name).ok_or_else(|| {
-                let known: Vec<&str> = crate::spec::KUBEADM_CERTS.iter().map(|s| s.name).collect();
+            let entry = layout.cert(name).ok_or_else(|| {
+                let mut known: Vec<&str> = layout
+                    .certs
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .take(12)
+                    .collect();
+                if layout.certs.len() > 12 {
+                    known.push("…");
+                }
+                if layout.service_account.is_some() {
+                    known.push("sa");
+                }
                 Error::invalid(
                     "certificate name",
                     format!(
-                        "unknown certificate {name:?}; expected one of {}, sa",
+                        "unknown certificate {name:?}; expected one of {}",
                         known.join(", ")
                     ),
                 )
             })?;
-            if spec.local_etcd_only && config.external_etcd {
-                return Err(Error::invalid(
-                    "certificate name",
-                    format!("{name} is not made with external etcd (etcd.external is set)"),
-                ));
-            }
-            if !sel.certs.contains(&spec) {
-                sel.certs.push(spec);
+            if !sel.certs.contains(&entry.name) {
+                sel.certs.push(entry.name.clone());
             }
         }
         Ok(sel)
     }
 
     /// Kubeconfigs by name (`admin` or `admin.conf`).
-    pub fn kubeconfigs_named(names: &[String]) -> Result<Selection> {
-        let mut sel = Selection {
-            certs: Vec::new(),
-            service_account: false,
-            kubeconfigs: Vec::new(),
-        };
+    pub fn kubeconfigs_named(layout: &Layout, names: &[String]) -> Result<Selection> {
+        let mut sel = Selection::default();
         for name in names {
-            let spec = KubeconfigSpec::by_name(name).ok_or_else(|| {
-                let known: Vec<&str> = KUBEADM_KUBECONFIGS.iter().map(|s| s.file).collect();
+            let entry = layout.kubeconfig(name).ok_or_else(|| {
+                let known: Vec<&str> = layout
+                    .kubeconfigs
+                    .iter()
+                    .map(|s| s.file.as_str())
+                    .take(12)
+                    .collect();
                 Error::invalid(
                     "kubeconfig name",
                     format!(
@@ -112,44 +114,44 @@ impl Selection {
                     ),
                 )
             })?;
-            if !sel.kubeconfigs.contains(&spec) {
-                sel.kubeconfigs.push(spec);
+            if !sel.kubeconfigs.contains(&entry.file) {
+                sel.kubeconfigs.push(entry.file.clone());
             }
         }
         Ok(sel)
     }
 }
 
-/// What happened to one item, in the order kubeadm reports it. `name` is a certificate's path
-/// base as kubeadm prints it (`etcd/server`); `file` a kubeconfig's file name.
+/// What happened to one item. `name` is a certificate's path base as kubeadm prints it
+/// (`etcd/server`); `file` a kubeconfig's file name.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// A certificate and key were generated; `sans` is set for serving certificates.
     GeneratedCert {
         /// The certificate.
-        name: &'static str,
+        name: String,
         /// The SANs it was signed for.
         sans: Option<Sans>,
     },
     /// A certificate was issued for a key that already existed (the certificate was missing).
     ReissuedCertForExistingKey {
         /// The certificate.
-        name: &'static str,
+        name: String,
     },
     /// An existing certificate and key were checked and kept.
     UsingExistingCert {
         /// The certificate.
-        name: &'static str,
+        name: String,
     },
     /// An existing CA was kept.
     UsingExistingCa {
         /// The CA.
-        name: &'static str,
+        name: String,
     },
     /// A CA whose key is absent: its certificates must all exist already.
     ExternalCa {
         /// The CA.
-        name: &'static str,
+        name: String,
     },
     /// The service-account key pair was generated.
     GeneratedServiceAccount,
@@ -160,17 +162,17 @@ pub enum Event {
     /// A kubeconfig was written.
     WroteKubeconfig {
         /// The kubeconfig.
-        file: &'static str,
+        file: String,
     },
     /// An existing kubeconfig was checked and kept.
     UsingExistingKubeconfig {
         /// The kubeconfig.
-        file: &'static str,
+        file: String,
     },
     /// A partial kubeconfig was completed with its externally signed certificate.
     CompletedKubeconfig {
         /// The kubeconfig.
-        file: &'static str,
+        file: String,
     },
 }
 
@@ -179,12 +181,12 @@ pub enum Event {
 pub struct Outcome {
     /// Files to create (none of them exists in the input tree).
     pub files: Vec<File>,
-    /// What was done, in order.
+    /// What was done, in table order.
     pub events: Vec<Event>,
     /// Non-fatal findings (an existing certificate outside its validity, a different server).
     pub warnings: Vec<String>,
     /// The kubeconfigs that were built, by file name, as values.
-    pub kubeconfigs: BTreeMap<&'static str, Kubeconfig>,
+    pub kubeconfigs: BTreeMap<String, Kubeconfig>,
     /// Existing files to replace: partial kubeconfigs (`certs generate-csr`) completed with
     /// the certificate an external CA signed.
     pub completed: Vec<File>,
@@ -208,29 +210,33 @@ impl Outcome {
     }
 }
 
-/// A CA as loaded or made: its certificate and, unless external, its key.
-struct Ca {
+/// A certificate and (unless its CA is external) its key, as loaded or made.
+struct Pair {
     cert: Certificate,
     key: Option<PrivateKey>,
 }
 
-/// The jobs that need a fresh key, decided before any key is generated so that all keys of
-/// a tree can be generated at once, in parallel.
-enum Job {
-    NewCa(&'static CertSpec),
-    CaCertForExistingKey(&'static CertSpec, PrivateKey),
-    NewLeaf(&'static CertSpec),
-    CertForExistingKey(&'static CertSpec, PrivateKey),
+/// What to do for one item, decided before any key is generated so that all keys of a tree
+/// can be generated at once, in parallel.
+enum Job<'l> {
+    NewCa(&'l CertEntry),
+    CaCertForExistingKey(&'l CertEntry, PrivateKey),
+    NewLeaf(&'l CertEntry),
+    CertForExistingKey(&'l CertEntry, PrivateKey),
     NewServiceAccount,
     ServiceAccountPub(PrivateKey),
-    NewKubeconfig(&'static KubeconfigSpec),
+    NewKubeconfig(&'l KubeconfigEntry),
 }
 
-impl Job {
-    fn needs_key(&self, config: &ClusterConfig) -> Option<KeyAlgorithm> {
+impl Job<'_> {
+    fn needs_key(&self, layout: &Layout) -> Option<KeyAlgorithm> {
         match self {
-            Job::NewCa(_) | Job::NewLeaf(_) | Job::NewKubeconfig(_) => Some(config.key_algorithm),
-            Job::NewServiceAccount => Some(config.sa_key_algorithm),
+            Job::NewCa(e) | Job::NewLeaf(e) => Some(e.key_algorithm),
+            Job::NewKubeconfig(k) => match &k.client {
+                ClientCert::Own { key_algorithm, .. } => Some(*key_algorithm),
+                ClientCert::Entry(_) => None,
+            },
+            Job::NewServiceAccount => layout.service_account.as_ref().map(|s| s.key_algorithm),
             Job::CaCertForExistingKey(..)
             | Job::CertForExistingKey(..)
             | Job::ServiceAccountPub(_) => None,
@@ -247,11 +253,12 @@ pub fn generate_keys(algorithms: &[KeyAlgorithm]) -> Result<Vec<PrivateKey>> {
 }
 
 struct Builder<'a> {
-    config: &'a ClusterConfig,
+    layout: &'a Layout,
     existing: &'a Tree,
-    dirs: Dirs,
+    dirs: &'a Dirs,
     now: SystemTime,
-    cas: BTreeMap<&'static str, Ca>,
+    /// CAs and the leaves that kubeconfigs embed, by entry name.
+    pairs: BTreeMap<String, Pair>,
     out: Outcome,
 }
 
@@ -259,41 +266,70 @@ struct Builder<'a> {
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use pki_core::{config::ClusterConfig, pki, tree::{Location, Tree}, KeyAlgorithm};
+/// use pki_core::{config::ClusterConfig, pki, spec, tree::{Dirs, Location, Tree}, KeyAlgorithm};
 /// let config = ClusterConfig::for_localhost(KeyAlgorithm::EcdsaP256);
-/// let out = pki::build(&config, &Tree::new(), &pki::Selection::all(&config), SystemTime::now()).unwrap();
+/// let layout = spec::kubeadm_layout(&config);
+/// let dirs = Dirs::from(&config);
+/// let out = pki::build(&layout, &dirs, &Tree::new(), &pki::Selection::all(&layout), SystemTime::now()).unwrap();
 /// assert!(out.file(Location::CertDir, "apiserver.crt").is_some());
 /// assert!(out.kubeconfigs.contains_key("admin.conf"));
 /// ```
 pub fn build(
-    config: &ClusterConfig,
+    layout: &Layout,
+    dirs: &Dirs,
     existing: &Tree,
     selection: &Selection,
     now: SystemTime,
 ) -> Result<Outcome> {
     let mut b = Builder {
-        config,
+        layout,
         existing,
-        dirs: Dirs {
-            cert_dir: config.cert_dir.clone(),
-            kubeconfig_dir: config.kubeconfig_dir.clone(),
-        },
+        dirs,
         now,
-        cas: BTreeMap::new(),
+        pairs: BTreeMap::new(),
         out: Outcome::default(),
     };
     let jobs = b.plan(selection)?;
-    let algorithms: Vec<KeyAlgorithm> = jobs.iter().filter_map(|j| j.needs_key(config)).collect();
+    let algorithms: Vec<KeyAlgorithm> = jobs.iter().filter_map(|j| j.needs_key(layout)).collect();
     let mut keys = generate_keys(&algorithms)?.into_iter();
     for job in jobs {
-        let key = if job.needs_key(config).is_some() {
+        let key = if job.needs_key(layout).is_some() {
             keys.next()
         } else {
             None
         };
         b.run(job, key)?;
     }
-    b.out.events.sort_by_key(Event::order);
+    let order = |e: &Event| -> (u8, usize) {
+        let cert = |name: &str| {
+            layout
+                .certs
+                .iter()
+                .position(|c| c.base == name)
+                .unwrap_or(usize::MAX)
+        };
+        let kc = |file: &str| {
+            layout
+                .kubeconfigs
+                .iter()
+                .position(|k| k.file == file)
+                .unwrap_or(usize::MAX)
+        };
+        match e {
+            Event::GeneratedCert { name, .. }
+            | Event::ReissuedCertForExistingKey { name }
+            | Event::UsingExistingCert { name }
+            | Event::UsingExistingCa { name }
+            | Event::ExternalCa { name } => (0, cert(name)),
+            Event::GeneratedServiceAccount
+            | Event::UsingExistingServiceAccount
+            | Event::RestoredServiceAccountPublicKey => (1, 0),
+            Event::WroteKubeconfig { file }
+            | Event::UsingExistingKubeconfig { file }
+            | Event::CompletedKubeconfig { file } => (2, kc(file)),
+        }
+    };
+    b.out.events.sort_by_key(order);
     Ok(b.out)
 }
 
@@ -301,7 +337,7 @@ pub fn build(
 #[derive(Clone, Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlannedItem {
-    /// Phase name (`apiserver`) or kubeconfig file name (`admin.conf`).
+    /// Name (`apiserver`) or kubeconfig file name (`admin.conf`).
     pub name: String,
     /// The file, relative to its directory.
     pub file: String,
@@ -323,81 +359,55 @@ pub struct PlannedItem {
     pub is_ca: bool,
 }
 
-/// The plan for `config`: every certificate of the table and every kubeconfig's client
-/// certificate, as they would be issued.
-pub fn plan(config: &ClusterConfig) -> Vec<PlannedItem> {
-    let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
-    let row = |name: String, file: String, ca: &str, p: cert::CertificateParams| PlannedItem {
-        name,
-        file,
-        ca: ca.to_string(),
-        common_name: p.subject.common_name.clone(),
-        organizations: p.subject.organizations.clone(),
-        usages: p
-            .ext_key_usages
-            .iter()
-            .map(|u| u.name().to_string())
-            .collect(),
-        dns_names: p.sans.dns.clone(),
-        ip_addresses: p.sans.ips.iter().map(|i| i.to_string()).collect(),
-        validity_seconds: p
-            .not_after
-            .duration_since(now)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-        is_ca: p.is_ca,
+/// The plan for a layout: every certificate and every kubeconfig's client certificate.
+pub fn plan(layout: &Layout) -> Vec<PlannedItem> {
+    let row = |name: &str, file: &str, e: &CertEntry| PlannedItem {
+        name: name.into(),
+        file: file.into(),
+        ca: e.ca.clone().unwrap_or_default(),
+        common_name: e.subject.common_name.clone(),
+        organizations: e.subject.organizations.clone(),
+        usages: e.usages.iter().map(|u| u.name().to_string()).collect(),
+        dns_names: e.sans.dns.clone(),
+        ip_addresses: e.sans.ips.iter().map(|i| i.to_string()).collect(),
+        validity_seconds: e.validity.as_secs(),
+        is_ca: e.is_ca(),
     };
-    let mut rows: Vec<PlannedItem> = CertSpec::for_cluster(config)
-        .map(|s| {
-            row(
-                s.name.into(),
-                s.cert_file(),
-                s.ca.unwrap_or(""),
-                s.params(config, now),
-            )
-        })
+    let mut rows: Vec<PlannedItem> = layout
+        .certs
+        .iter()
+        .map(|e| row(&e.name, &e.cert_file(), e))
         .collect();
-    rows.extend(
-        KUBEADM_KUBECONFIGS
-            .iter()
-            .map(|k| row(k.file.into(), k.file.into(), "ca", k.params(config, now))),
-    );
+    for k in &layout.kubeconfigs {
+        let entry = match &k.client {
+            ClientCert::Own {
+                subject,
+                ca,
+                validity,
+                ..
+            } => CertEntry {
+                name: k.file.clone(),
+                base: k.file.clone(),
+                description: k.description.clone(),
+                ca: Some(ca.clone()),
+                subject: subject.clone(),
+                usages: vec![crate::cert::ExtKeyUsage::ClientAuth],
+                sans: Sans::default(),
+                validity: *validity,
+                key_algorithm: KeyAlgorithm::Rsa2048,
+                used_by: vec![],
+            },
+            ClientCert::Entry(name) => match layout.cert(name) {
+                Some(e) => e.clone(),
+                None => continue,
+            },
+        };
+        rows.push(row(&k.file, &k.file, &entry));
+    }
     rows
 }
 
-impl Event {
-    /// Table order: certificates as kubeadm lists them, then the service-account keys, then
-    /// kubeconfigs.
-    fn order(&self) -> (u8, usize) {
-        let cert_index = |name: &str| {
-            crate::spec::KUBEADM_CERTS
-                .iter()
-                .position(|s| s.base == name)
-                .unwrap_or(usize::MAX)
-        };
-        let kc_index = |file: &str| {
-            KUBEADM_KUBECONFIGS
-                .iter()
-                .position(|s| s.file == file)
-                .unwrap_or(usize::MAX)
-        };
-        match self {
-            Event::GeneratedCert { name, .. }
-            | Event::ReissuedCertForExistingKey { name }
-            | Event::UsingExistingCert { name }
-            | Event::UsingExistingCa { name }
-            | Event::ExternalCa { name } => (0, cert_index(name)),
-            Event::GeneratedServiceAccount
-            | Event::UsingExistingServiceAccount
-            | Event::RestoredServiceAccountPublicKey => (1, 0),
-            Event::WroteKubeconfig { file }
-            | Event::UsingExistingKubeconfig { file }
-            | Event::CompletedKubeconfig { file } => (2, kc_index(file)),
-        }
-    }
-}
-
-impl Builder<'_> {
+impl<'a> Builder<'a> {
     fn path(&self, location: Location, rel: &str) -> std::path::PathBuf {
         self.dirs.path(location, rel)
     }
@@ -434,163 +444,217 @@ impl Builder<'_> {
         }
     }
 
+    fn ca_file(&self, ca_name: &str) -> String {
+        self.layout
+            .cert(ca_name)
+            .map(|c| c.cert_file())
+            .unwrap_or_default()
+    }
+
     /// Decides what to do for every selected item, checking existing files on the way.
-    fn plan(&mut self, selection: &Selection) -> Result<Vec<Job>> {
+    fn plan(&mut self, selection: &Selection) -> Result<Vec<Job<'a>>> {
+        let layout: &'a Layout = self.layout;
         let mut jobs = Vec::new();
+        let selected_certs: Vec<&CertEntry> = layout
+            .certs
+            .iter()
+            .filter(|c| selection.certs.contains(&c.name))
+            .collect();
+        let selected_kcs: Vec<&KubeconfigEntry> = layout
+            .kubeconfigs
+            .iter()
+            .filter(|k| selection.kubeconfigs.contains(&k.file))
+            .collect();
 
         // The CAs: those selected, and those the selected leaves and kubeconfigs need.
-        let mut needed: Vec<&'static str> = Vec::new();
-        for spec in &selection.certs {
-            needed.push(spec.ca.unwrap_or(spec.name));
-        }
-        if !selection.kubeconfigs.is_empty() {
-            needed.push("ca");
-        }
-        for spec in
-            CertSpec::for_cluster(self.config).filter(|s| s.is_ca() && needed.contains(&s.name))
-        {
-            let selected = selection.certs.contains(&spec);
-            let cert = self.read_cert(&spec.cert_file())?;
-            let key = self.read_key(&spec.key_file())?;
+        let mut needed: Vec<String> = selected_certs
+            .iter()
+            .map(|c| c.ca.clone().unwrap_or_else(|| c.name.clone()))
+            .collect();
+        needed.extend(selected_kcs.iter().map(|k| k.ca.clone()));
+        for entry in layout.cas().filter(|c| needed.contains(&c.name)) {
+            let selected = selection.certs.contains(&entry.name);
+            let cert = self.read_cert(&entry.cert_file())?;
+            let key = self.read_key(&entry.key_file())?;
             match (cert, key) {
                 (Some(cert), key) => {
                     if !cert.is_ca() {
                         return Err(self.file_error(
-                            &spec.cert_file(),
+                            &entry.cert_file(),
                             "exists but is not a CA certificate (basicConstraints CA:TRUE missing)",
                         ));
                     }
                     if let Some(k) = &key {
                         if !cert.matches_key(k) {
                             return Err(self.file_error(
-                                &spec.key_file(),
-                                format!("does not match {}", spec.cert_file()),
+                                &entry.key_file(),
+                                format!("does not match {}", entry.cert_file()),
                             ));
                         }
                     }
-                    self.check_period(&cert, &spec.cert_file());
+                    self.check_period(&cert, &entry.cert_file());
                     if selected {
                         self.out.events.push(if key.is_some() {
-                            Event::UsingExistingCa { name: spec.base }
+                            Event::UsingExistingCa {
+                                name: entry.base.clone(),
+                            }
                         } else {
-                            Event::ExternalCa { name: spec.base }
+                            Event::ExternalCa {
+                                name: entry.base.clone(),
+                            }
                         });
                     }
-                    self.cas.insert(spec.name, Ca { cert, key });
+                    self.pairs.insert(entry.name.clone(), Pair { cert, key });
                 }
                 // A CA key without its certificate (e.g. a run interrupted between the two):
                 // self-signing the same subject with the same key again yields a CA that
                 // verifies everything the old one signed.
-                (None, Some(key)) if selected => jobs.push(Job::CaCertForExistingKey(spec, key)),
+                (None, Some(key)) if selected => jobs.push(Job::CaCertForExistingKey(entry, key)),
                 (None, Some(_)) => {
                     return Err(self.file_error(
-                        &spec.key_file(),
+                        &entry.key_file(),
                         format!(
                             "exists without {}; restore the certificate, or run kpki certs init {}",
-                            spec.cert_file(),
-                            spec.name
+                            entry.cert_file(),
+                            entry.name
                         ),
                     ))
                 }
-                (None, None) if selected => jobs.push(Job::NewCa(spec)),
+                (None, None) if selected => jobs.push(Job::NewCa(entry)),
                 (None, None) => {
                     return Err(Error::file(
-                        self.path(Location::CertDir, &spec.cert_file()),
+                        self.path(Location::CertDir, &entry.cert_file()),
                         format!(
                             "the {} CA is missing; create it first (kpki certs init {})",
-                            spec.name, spec.name
+                            entry.name, entry.name
                         ),
                     ))
                 }
             }
         }
 
-        for spec in selection.certs.iter().filter(|s| !s.is_ca()) {
-            let ca_name = spec.ca.expect("leaf has a CA");
-            let ca_is_new = !self.cas.contains_key(ca_name);
-            let external = self.cas.get(ca_name).is_some_and(|ca| ca.key.is_none());
-            let cert = self.read_cert(&spec.cert_file())?;
-            let key = self.read_key(&spec.key_file())?;
+        // Leaves: those selected, and those that missing kubeconfigs embed.
+        let embedded: Vec<String> = selected_kcs
+            .iter()
+            .filter(|k| !self.existing.contains(Location::KubeconfigDir, &k.file))
+            .filter_map(|k| match &k.client {
+                ClientCert::Entry(e) => Some(e.clone()),
+                ClientCert::Own { .. } => None,
+            })
+            .collect();
+        for entry in layout.leaves() {
+            let is_selected = selection.certs.contains(&entry.name);
+            if !is_selected && !embedded.contains(&entry.name) {
+                continue;
+            }
+            let ca_name = entry.ca.clone().expect("leaf has a CA");
+            let ca_is_new = !self.pairs.contains_key(&ca_name);
+            let external = self.pairs.get(&ca_name).is_some_and(|ca| ca.key.is_none());
+            let cert = self.read_cert(&entry.cert_file())?;
+            let key = self.read_key(&entry.key_file())?;
             match (cert, key) {
+                (None, _) if !is_selected => {
+                    return Err(Error::file(
+                        self.path(Location::CertDir, &entry.cert_file()),
+                        format!("is missing; a kubeconfig embeds it (run kpki certs init {} first)", entry.name),
+                    ))
+                }
                 (None, None) if external => {
                     return Err(Error::file(
-                        self.path(Location::CertDir, &spec.cert_file()),
+                        self.path(Location::CertDir, &entry.cert_file()),
                         format!(
                             "is missing and cannot be signed: the {ca_name} CA's key is absent (external CA); provide {} and {} signed by it",
-                            spec.cert_file(),
-                            spec.key_file()
+                            entry.cert_file(),
+                            entry.key_file()
                         ),
                     ))
                 }
-                (None, None) => jobs.push(Job::NewLeaf(spec)),
+                (None, None) => jobs.push(Job::NewLeaf(entry)),
                 (Some(_), None) => {
                     return Err(self.file_error(
-                        &spec.cert_file(),
-                        format!("exists but {} is missing; restore the key, or remove both to make a new pair", spec.key_file()),
+                        &entry.cert_file(),
+                        format!("exists but {} is missing; restore the key, or remove both to make a new pair", entry.key_file()),
                     ))
                 }
-                (None, Some(key)) if external => {
-                    let _ = key;
+                (None, Some(_)) if external => {
                     return Err(Error::file(
-                        self.path(Location::CertDir, &spec.cert_file()),
+                        self.path(Location::CertDir, &entry.cert_file()),
                         format!("is missing and cannot be signed: the {ca_name} CA's key is absent (external CA)"),
                     ));
                 }
-                (None, Some(key)) => jobs.push(Job::CertForExistingKey(spec, key)),
+                (None, Some(key)) => jobs.push(Job::CertForExistingKey(entry, key)),
                 (Some(cert), Some(key)) => {
                     if ca_is_new {
                         return Err(self.file_error(
-                            &spec.cert_file(),
-                            format!("exists but its CA {} does not; it cannot be verified", CertSpec::by_name(ca_name).map(|c| c.cert_file()).unwrap_or_default()),
+                            &entry.cert_file(),
+                            format!("exists but its CA {} does not; it cannot be verified", self.ca_file(&ca_name)),
                         ));
                     }
-                    self.check_existing_leaf(spec, &cert, &key)?;
-                    self.check_period(&cert, &spec.cert_file());
-                    self.out.events.push(Event::UsingExistingCert { name: spec.base });
+                    self.check_existing_leaf(entry, &cert, &key)?;
+                    self.check_period(&cert, &entry.cert_file());
+                    if is_selected {
+                        self.out.events.push(Event::UsingExistingCert { name: entry.base.clone() });
+                    }
+                    self.pairs.insert(entry.name.clone(), Pair { cert, key: Some(key) });
                 }
             }
         }
 
-        if selection.service_account {
-            match (self.read_key(SA_KEY)?, self.existing.contains(Location::CertDir, SA_PUB)) {
+        if let (true, Some(sa)) = (selection.service_account, &layout.service_account) {
+            match (
+                self.read_key(&sa.key_file)?,
+                self.existing.contains(Location::CertDir, &sa.pub_file),
+            ) {
                 (Some(key), true) => {
-                    let text = self.existing.text(Location::CertDir, SA_PUB).unwrap_or_default();
+                    let text = self
+                        .existing
+                        .text(Location::CertDir, &sa.pub_file)
+                        .unwrap_or_default();
                     let block = pem::parse(text.trim_start())
                         .ok()
                         .filter(|b| b.tag() == "PUBLIC KEY")
-                        .ok_or_else(|| self.file_error(SA_PUB, "is not a PEM PUBLIC KEY"))?;
+                        .ok_or_else(|| self.file_error(&sa.pub_file, "is not a PEM PUBLIC KEY"))?;
                     if !key.matches_public_key(block.contents()) {
-                        return Err(self.file_error(SA_PUB, format!("does not match {SA_KEY}")));
+                        return Err(self
+                            .file_error(&sa.pub_file, format!("does not match {}", sa.key_file)));
                     }
                     self.out.events.push(Event::UsingExistingServiceAccount);
                 }
                 (Some(key), false) => jobs.push(Job::ServiceAccountPub(key)),
                 (None, true) => {
                     return Err(self.file_error(
-                        SA_PUB,
-                        format!("exists without {SA_KEY}; restore the key, or remove {SA_PUB} to make a new pair"),
+                        &sa.pub_file,
+                        format!(
+                            "exists without {}; restore the key, or remove {} to make a new pair",
+                            sa.key_file, sa.pub_file
+                        ),
                     ))
                 }
                 (None, false) => jobs.push(Job::NewServiceAccount),
             }
         }
 
-        for spec in &selection.kubeconfigs {
-            match self.existing.text(Location::KubeconfigDir, spec.file) {
+        for k in selected_kcs {
+            match self.existing.text(Location::KubeconfigDir, &k.file) {
                 Some(text) => {
-                    self.check_existing_kubeconfig(spec, &text)?;
-                    self.out
-                        .events
-                        .push(Event::UsingExistingKubeconfig { file: spec.file });
+                    let completed_before = self.out.completed.len();
+                    self.check_existing_kubeconfig(k, &text)?;
+                    if self.out.completed.len() == completed_before {
+                        self.out.events.push(Event::UsingExistingKubeconfig {
+                            file: k.file.clone(),
+                        });
+                    }
                 }
                 None => {
-                    if self.cas.get("ca").is_some_and(|ca| ca.key.is_none()) {
+                    if matches!(k.client, ClientCert::Own { .. })
+                        && self.pairs.get(&k.ca).is_some_and(|ca| ca.key.is_none())
+                    {
                         return Err(Error::file(
-                            self.path(Location::KubeconfigDir, spec.file),
-                            "is missing and cannot be signed: ca.key is absent (external CA); provide the kubeconfig file",
+                            self.path(Location::KubeconfigDir, &k.file),
+                            format!("is missing and cannot be signed: {} is absent (external CA); provide the kubeconfig file", self.layout.cert(&k.ca).map(|c| c.key_file()).unwrap_or_default()),
                         ));
                     }
-                    jobs.push(Job::NewKubeconfig(spec));
+                    jobs.push(Job::NewKubeconfig(k));
                 }
             }
         }
@@ -598,75 +662,64 @@ impl Builder<'_> {
     }
 
     /// kubeadm's checks on an existing leaf: key matches, chains to its CA, covers the SANs
-    /// the config now wants.
+    /// now wanted.
     fn check_existing_leaf(
         &self,
-        spec: &CertSpec,
+        entry: &CertEntry,
         cert: &Certificate,
         key: &PrivateKey,
     ) -> Result<()> {
         if !cert.matches_key(key) {
             return Err(self.file_error(
-                &spec.key_file(),
-                format!("does not match {}", spec.cert_file()),
+                &entry.key_file(),
+                format!("does not match {}", entry.cert_file()),
             ));
         }
-        let ca_name = spec.ca.expect("leaf");
-        let ca = &self.cas[ca_name];
+        let ca_name = entry.ca.as_deref().expect("leaf");
+        let ca = &self.pairs[ca_name];
         if !cert.is_issued_by(&ca.cert) {
-            let ca_file = CertSpec::by_name(ca_name)
-                .map(|c| c.cert_file())
-                .unwrap_or_default();
             return Err(self.file_error(
-                &spec.cert_file(),
+                &entry.cert_file(),
                 format!(
-                    "is not signed by {ca_file} (issuer {:?}); it belongs to another CA",
+                    "is not signed by {} (issuer {:?}); it belongs to another CA",
+                    self.ca_file(ca_name),
                     cert.issuer_rfc4514()
                 ),
             ));
         }
-        if let Some(missing) = cert.sans().covers(&spec.sans(self.config)) {
-            return Err(self.file_error(
-                &spec.cert_file(),
-                format!("does not cover {missing}, which the configuration requires; renew or remove it"),
-            ));
+        if let Some(missing) = cert.sans().covers(&entry.sans) {
+            return Err(self.file_error(&entry.cert_file(), format!("does not cover {missing}, which the configuration requires; renew or remove it")));
         }
         Ok(())
     }
 
-    /// kubeadm's check on an existing kubeconfig: its cluster CA must be ca.crt. A partial
-    /// kubeconfig (a key, no certificate: `certs generate-csr`) is completed with the
+    /// kubeadm's check on an existing kubeconfig: its cluster CA must be its CA's certificate.
+    /// A partial kubeconfig (a key, no certificate: `certs generate-csr`) is completed with the
     /// certificate an external CA signed, `<file>.crt` beside it.
-    fn check_existing_kubeconfig(
-        &mut self,
-        spec: &'static KubeconfigSpec,
-        text: &str,
-    ) -> Result<()> {
-        let path = self.path(Location::KubeconfigDir, spec.file);
+    fn check_existing_kubeconfig(&mut self, k: &KubeconfigEntry, text: &str) -> Result<()> {
+        let path = self.path(Location::KubeconfigDir, &k.file);
         let kc = kubeconfig::from_yaml(text).map_err(|e| e.in_file(&path))?;
         let current = kubeconfig::current_context(&kc).map_err(|e| e.in_file(&path))?;
         if current.client_cert_pem.is_none() && current.client_cert_file.is_none() {
-            return self.complete_partial_kubeconfig(spec, kc, &current);
+            return self.complete_partial_kubeconfig(k, kc, &current);
         }
-        let ca = &self.cas["ca"].cert;
+        let ca = &self.pairs[&k.ca].cert;
         match &current.ca_pem {
             Some(pem) if kubeconfig::same_pem(pem, &ca.to_pem()) => {}
             Some(_) => {
                 return Err(Error::file(
                     &path,
-                    "its certificate-authority-data is not the cluster CA (ca.crt); it belongs to another cluster",
+                    format!("its certificate-authority-data is not the cluster CA ({}); it belongs to another cluster", self.ca_file(&k.ca)),
                 ))
             }
-            None => {
-                return Err(Error::file(&path, "has no certificate-authority-data to compare with ca.crt"));
-            }
+            None => return Err(Error::file(&path, "has no certificate-authority-data to compare with the CA")),
         }
-        let want = spec.server(self.config);
-        if current.server.as_deref() != Some(want.as_str()) {
+        if current.server.as_deref() != Some(k.server.as_str()) {
             self.out.warnings.push(format!(
-                "{}: server is {}, the configuration says {want}; keeping the file",
+                "{}: server is {}, the configuration says {}; keeping the file",
                 path.display(),
-                current.server.as_deref().unwrap_or("unset")
+                current.server.as_deref().unwrap_or("unset"),
+                k.server
             ));
         }
         Ok(())
@@ -674,17 +727,17 @@ impl Builder<'_> {
 
     fn complete_partial_kubeconfig(
         &mut self,
-        spec: &'static KubeconfigSpec,
+        k: &KubeconfigEntry,
         kc: Kubeconfig,
         current: &kubeconfig::CurrentContext,
     ) -> Result<()> {
-        let path = self.path(Location::KubeconfigDir, spec.file);
-        let signed = format!("{}.crt", spec.file);
+        let path = self.path(Location::KubeconfigDir, &k.file);
+        let signed = format!("{}.crt", k.file);
         let signed_path = self.path(Location::KubeconfigDir, &signed);
         let Some(pem) = self.existing.text(Location::KubeconfigDir, &signed) else {
             return Err(Error::file(
                 &path,
-                format!("has no client certificate; sign {}.csr with the CA and put the certificate at {}", spec.file, signed_path.display()),
+                format!("has no client certificate; sign {}.csr with the CA and put the certificate at {}", k.file, signed_path.display()),
             ));
         };
         let cert = Certificate::from_pem(&pem).map_err(|e| e.in_file(&signed_path))?;
@@ -696,30 +749,36 @@ impl Builder<'_> {
         if !cert.matches_key(&key) {
             return Err(Error::file(
                 &signed_path,
-                format!("does not match the key in {}", spec.file),
+                format!("does not match the key in {}", k.file),
             ));
         }
-        let ca = &self.cas["ca"].cert;
+        let ca = &self.pairs[&k.ca].cert;
         if !cert.is_issued_by(ca) {
-            return Err(Error::file(&signed_path, "is not signed by ca.crt"));
-        }
-        let want = crate::spec::CommonName::resolve(spec.user, self.config);
-        if cert.subject().common_name != want {
             return Err(Error::file(
                 &signed_path,
-                format!("is for {:?}, expected {want:?}", cert.subject().common_name),
+                format!("is not signed by {}", self.ca_file(&k.ca)),
+            ));
+        }
+        if cert.subject().common_name != k.user {
+            return Err(Error::file(
+                &signed_path,
+                format!(
+                    "is for {:?}, expected {:?}",
+                    cert.subject().common_name,
+                    k.user
+                ),
             ));
         }
         let yaml = kubeconfig::to_yaml(&kubeconfig::complete(kc, ca, &cert)?)?;
         self.out.completed.push(File {
             location: Location::KubeconfigDir,
-            path: spec.file.into(),
+            path: k.file.clone(),
             kind: FileKind::Kubeconfig,
             contents: yaml.into_bytes(),
         });
-        self.out
-            .events
-            .push(Event::CompletedKubeconfig { file: spec.file });
+        self.out.events.push(Event::CompletedKubeconfig {
+            file: k.file.clone(),
+        });
         Ok(())
     }
 
@@ -734,20 +793,20 @@ impl Builder<'_> {
 
     fn push_pair(
         &mut self,
-        spec: &CertSpec,
+        entry: &CertEntry,
         cert: &Certificate,
         key: Option<&PrivateKey>,
     ) -> Result<()> {
         self.push(
             Location::CertDir,
-            spec.cert_file(),
+            entry.cert_file(),
             FileKind::Certificate,
             cert.to_pem().into_bytes(),
         );
         if let Some(key) = key {
             self.push(
                 Location::CertDir,
-                spec.key_file(),
+                entry.key_file(),
                 FileKind::PrivateKey,
                 key.to_pem()?.as_bytes().to_vec(),
             );
@@ -755,131 +814,150 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn sign_leaf(&self, spec: &CertSpec, key: &PrivateKey) -> Result<Certificate> {
-        let ca = &self.cas[spec.ca.expect("leaf")];
+    fn sign(
+        &self,
+        params: &cert::CertificateParams,
+        ca_name: &str,
+        key: &PrivateKey,
+    ) -> Result<Certificate> {
+        let ca = &self.pairs[ca_name];
         let ca_key = ca.key.as_ref().expect("checked in plan: CA key present");
         cert::issue(
-            &spec.params(self.config, self.now),
+            params,
             key.public_key_der(),
             &cert::random_serial()?,
             Signer::Ca(&ca.cert, ca_key),
         )
     }
 
-    fn run(&mut self, job: Job, key: Option<PrivateKey>) -> Result<()> {
+    fn run(&mut self, job: Job<'a>, key: Option<PrivateKey>) -> Result<()> {
+        let now = self.now;
         match job {
-            Job::NewCa(spec) => {
-                let key = key.expect("planned");
+            Job::NewCa(entry) | Job::CaCertForExistingKey(entry, _) => {
+                let (key, new) = match job {
+                    Job::CaCertForExistingKey(_, existing) => (existing, false),
+                    _ => (key.expect("planned"), true),
+                };
                 let cert = cert::issue(
-                    &spec.params(self.config, self.now),
+                    &entry.params(now),
                     key.public_key_der(),
                     &cert::random_serial()?,
                     Signer::SelfSigned(&key),
                 )?;
-                self.push_pair(spec, &cert, Some(&key))?;
-                self.out.events.push(Event::GeneratedCert {
-                    name: spec.base,
-                    sans: None,
+                self.push_pair(entry, &cert, new.then_some(&key))?;
+                self.out.events.push(if new {
+                    Event::GeneratedCert {
+                        name: entry.base.clone(),
+                        sans: None,
+                    }
+                } else {
+                    Event::ReissuedCertForExistingKey {
+                        name: entry.base.clone(),
+                    }
                 });
-                self.cas.insert(
-                    spec.name,
-                    Ca {
+                self.pairs.insert(
+                    entry.name.clone(),
+                    Pair {
                         cert,
                         key: Some(key),
                     },
                 );
             }
-            Job::CaCertForExistingKey(spec, key) => {
-                let cert = cert::issue(
-                    &spec.params(self.config, self.now),
-                    key.public_key_der(),
-                    &cert::random_serial()?,
-                    Signer::SelfSigned(&key),
-                )?;
-                self.push_pair(spec, &cert, None)?;
-                self.out
-                    .events
-                    .push(Event::ReissuedCertForExistingKey { name: spec.base });
-                self.cas.insert(
-                    spec.name,
-                    Ca {
+            Job::NewLeaf(entry) | Job::CertForExistingKey(entry, _) => {
+                let (key, new) = match job {
+                    Job::CertForExistingKey(_, existing) => (existing, false),
+                    _ => (key.expect("planned"), true),
+                };
+                let cert =
+                    self.sign(&entry.params(now), entry.ca.as_deref().expect("leaf"), &key)?;
+                self.push_pair(entry, &cert, new.then_some(&key))?;
+                let sans = entry
+                    .usages
+                    .contains(&cert::ExtKeyUsage::ServerAuth)
+                    .then(|| cert.sans());
+                self.out.events.push(if new {
+                    Event::GeneratedCert {
+                        name: entry.base.clone(),
+                        sans,
+                    }
+                } else {
+                    Event::ReissuedCertForExistingKey {
+                        name: entry.base.clone(),
+                    }
+                });
+                self.pairs.insert(
+                    entry.name.clone(),
+                    Pair {
                         cert,
                         key: Some(key),
                     },
                 );
-            }
-            Job::NewLeaf(spec) => {
-                let key = key.expect("planned");
-                let cert = self.sign_leaf(spec, &key)?;
-                self.push_pair(spec, &cert, Some(&key))?;
-                let sans = (!cert.sans().is_empty()).then(|| cert.sans());
-                self.out.events.push(Event::GeneratedCert {
-                    name: spec.base,
-                    sans,
-                });
-            }
-            Job::CertForExistingKey(spec, existing_key) => {
-                let cert = self.sign_leaf(spec, &existing_key)?;
-                self.push_pair(spec, &cert, None)?;
-                self.out
-                    .events
-                    .push(Event::ReissuedCertForExistingKey { name: spec.base });
             }
             Job::NewServiceAccount => {
+                let sa = self.layout.service_account.clone().expect("planned");
                 let key = key.expect("planned");
                 self.push(
                     Location::CertDir,
-                    SA_KEY.into(),
+                    sa.key_file,
                     FileKind::PrivateKey,
                     key.to_pem()?.as_bytes().to_vec(),
                 );
                 self.push(
                     Location::CertDir,
-                    SA_PUB.into(),
+                    sa.pub_file,
                     FileKind::PublicKey,
                     key.public_key_pem().into_bytes(),
                 );
                 self.out.events.push(Event::GeneratedServiceAccount);
             }
             Job::ServiceAccountPub(existing_key) => {
+                let sa = self.layout.service_account.clone().expect("planned");
                 self.push(
                     Location::CertDir,
-                    SA_PUB.into(),
+                    sa.pub_file,
                     FileKind::PublicKey,
                     existing_key.public_key_pem().into_bytes(),
                 );
                 self.out.events.push(Event::RestoredServiceAccountPublicKey);
             }
-            Job::NewKubeconfig(spec) => {
-                let key = key.expect("planned");
-                let ca = &self.cas["ca"];
-                let ca_key = ca.key.as_ref().expect("checked in plan: CA key present");
-                let user = spec.user.resolve(self.config);
-                let client = cert::issue(
-                    &spec.params(self.config, self.now),
-                    key.public_key_der(),
-                    &cert::random_serial()?,
-                    Signer::Ca(&ca.cert, ca_key),
-                )?;
+            Job::NewKubeconfig(k) => {
+                let (client, client_key) = match &k.client {
+                    ClientCert::Own {
+                        subject,
+                        ca,
+                        validity,
+                        ..
+                    } => {
+                        let key = key.expect("planned");
+                        let params = crate::spec::client_params(subject.clone(), now, *validity);
+                        (self.sign(&params, ca, &key)?, key)
+                    }
+                    ClientCert::Entry(name) => {
+                        let pair = &self.pairs[name];
+                        let key_pem = pair.key.as_ref().expect("leaf keys are loaded").to_pem()?;
+                        (pair.cert.clone(), PrivateKey::from_pem(&key_pem)?)
+                    }
+                };
+                let ca = &self.pairs[&k.ca].cert;
                 let kc = kubeconfig::build(
-                    &self.config.cluster_name,
-                    &spec.server(self.config),
-                    &ca.cert,
-                    &user,
+                    &k.cluster_name,
+                    &k.server,
+                    ca,
+                    &k.user,
                     &client,
-                    &key,
+                    &client_key,
                 )?;
                 let yaml = kubeconfig::to_yaml(&kc)?;
                 self.push(
                     Location::KubeconfigDir,
-                    spec.file.into(),
+                    k.file.clone(),
                     FileKind::Kubeconfig,
                     yaml.into_bytes(),
                 );
-                self.out.kubeconfigs.insert(spec.file, kc);
-                self.out
-                    .events
-                    .push(Event::WroteKubeconfig { file: spec.file });
+                self.out.kubeconfigs.insert(k.file.clone(), kc);
+                self.out.events.push(Event::WroteKubeconfig {
+                    file: k.file.clone(),
+                });
             }
         }
         Ok(())

@@ -2,10 +2,11 @@
 //!
 //! Subject, SANs and extended key usages are copied from the certificate on disk — the config's
 //! SANs are ignored, as kubeadm does — and a new key is generated unless the key is to be
-//! reused. Kubeconfigs get a new client certificate and key and the current `ca.crt` as their
-//! CA data; the rest of the file is kept. CAs are not renewed here, nor is kubelet.conf (the
-//! kubelet rotates its own certificate). The result is the set of files to replace; writing
-//! them safely is [`store::replace`](crate::store::replace)'s job.
+//! reused. Kubeconfigs get a new client certificate and key and the current CA as their CA
+//! data; the rest of the file is kept. A kubeconfig that embeds a certificate entry (the hard
+//! way) is rewritten whenever that entry is renewed. CAs are not renewed here, nor is
+//! kubelet.conf (the kubelet rotates its own certificate). The result is the set of files to
+//! replace; writing them safely is [`store::replace`](crate::store::replace)'s job.
 
 use std::time::{Duration, SystemTime};
 
@@ -17,48 +18,49 @@ use crate::error::{Error, Result};
 use crate::inventory::{self, Found};
 use crate::key::{KeyAlgorithm, PrivateKey};
 use crate::kubeconfig;
+use crate::layout::{ClientCert, KubeconfigEntry, Layout};
 use crate::pki::generate_keys;
-use crate::spec::{self, CertSpec, KubeconfigSpec, KUBEADM_CERTS, KUBEADM_KUBECONFIGS};
+use crate::spec;
 use crate::tree::{Dirs, File, FileKind, Location, Tree};
 
 /// Something `renew` can renew.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// A leaf certificate of the table.
-    Cert(&'static CertSpec),
-    /// A kubeconfig's client certificate.
-    Kubeconfig(&'static KubeconfigSpec),
+    /// A leaf certificate entry, by name.
+    Cert(String),
+    /// A kubeconfig with its own client certificate, by file name.
+    Kubeconfig(String),
 }
 
 impl Target {
     /// The name used on the command line.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
-            Target::Cert(s) => s.name,
-            Target::Kubeconfig(k) => k.file,
+            Target::Cert(s) | Target::Kubeconfig(s) => s,
         }
     }
 }
 
-/// `all`: every leaf and every renewable kubeconfig, sorted by name as kubeadm does them.
-pub fn all_targets() -> Vec<Target> {
-    let mut t: Vec<Target> = KUBEADM_CERTS
-        .iter()
-        .filter(|s| !s.is_ca())
-        .map(Target::Cert)
+/// `all`: every leaf and every renewable kubeconfig with its own certificate, sorted by name
+/// as kubeadm does them.
+pub fn all_targets(layout: &Layout) -> Vec<Target> {
+    let mut t: Vec<Target> = layout
+        .leaves()
+        .map(|c| Target::Cert(c.name.clone()))
         .chain(
-            KUBEADM_KUBECONFIGS
+            layout
+                .kubeconfigs
                 .iter()
-                .filter(|k| k.renewable)
-                .map(Target::Kubeconfig),
+                .filter(|k| k.renewable && matches!(k.client, ClientCert::Own { .. }))
+                .map(|k| Target::Kubeconfig(k.file.clone())),
         )
         .collect();
-    t.sort_by_key(|t| t.name());
+    t.sort_by(|a, b| a.name().cmp(b.name()));
     t
 }
 
-/// Parses names from the command line (`all`, phase names, kubeconfig files).
-pub fn targets(names: &[String]) -> Result<Vec<Target>> {
+/// Parses names from the command line (`all`, certificate names, kubeconfig files).
+pub fn targets(layout: &Layout, names: &[String]) -> Result<Vec<Target>> {
     if names.is_empty() {
         return Err(Error::invalid(
             "certs renew",
@@ -66,41 +68,46 @@ pub fn targets(names: &[String]) -> Result<Vec<Target>> {
         ));
     }
     let mut out = Vec::new();
+    let mut push = |t: Target| {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    };
     for name in names {
         if name == "all" {
-            for t in all_targets() {
-                if !out.contains(&t) {
-                    out.push(t);
-                }
-            }
+            all_targets(layout).into_iter().for_each(&mut push);
             continue;
         }
-        let t = if let Some(spec) = CertSpec::by_name(name) {
-            if spec.is_ca() {
+        if let Some(entry) = layout.cert(name) {
+            if entry.is_ca() {
                 return Err(Error::invalid(
                     name.clone(),
                     "CAs are not renewed by renew: a new CA invalidates everything it signed; see docs/rotation.md (rotating a CA)",
                 ));
             }
-            Target::Cert(spec)
-        } else if let Some(k) = KubeconfigSpec::by_name(name) {
+            push(Target::Cert(entry.name.clone()));
+        } else if let Some(k) = layout.kubeconfig(name) {
             if !k.renewable {
                 return Err(Error::invalid(
                     name.clone(),
                     "the kubelet rotates its own client certificate (rotateCertificates); kpki does not renew kubelet.conf",
                 ));
             }
-            Target::Kubeconfig(k)
+            match &k.client {
+                ClientCert::Own { .. } => push(Target::Kubeconfig(k.file.clone())),
+                ClientCert::Entry(e) => push(Target::Cert(e.clone())),
+            }
         } else {
-            let mut known: Vec<&str> = all_targets().iter().map(|t| t.name()).collect();
-            known.insert(0, "all");
+            let mut known: Vec<String> = all_targets(layout)
+                .iter()
+                .take(12)
+                .map(|t| t.name().to_string())
+                .collect();
+            known.insert(0, "all".into());
             return Err(Error::invalid(
                 name.clone(),
                 format!("unknown certificate; expected one of {}", known.join(", ")),
             ));
-        };
-        if !out.contains(&t) {
-            out.push(t);
         }
     }
     Ok(out)
@@ -124,31 +131,31 @@ pub struct RenewOptions {
 /// What happened to one target.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RenewEvent {
-    /// Renewed; `description` is kubeadm's long name.
+    /// Renewed; `description` says what it is for.
     Renewed {
         /// The target's name.
-        name: &'static str,
-        /// kubeadm's description of it.
-        description: &'static str,
+        name: String,
+        /// Its description.
+        description: String,
     },
     /// Not due: it expires after the `--if-expiring-within` window.
     NotDue {
         /// The target's name.
-        name: &'static str,
+        name: String,
         /// Seconds left.
         residual_seconds: i64,
     },
     /// Its CA's key is absent: it cannot be renewed here.
     ExternalCa {
         /// The target's name.
-        name: &'static str,
+        name: String,
         /// The CA's name.
-        ca: &'static str,
+        ca: String,
     },
     /// The file does not exist.
     Missing {
         /// The target's name.
-        name: &'static str,
+        name: String,
     },
 }
 
@@ -159,6 +166,8 @@ pub struct RenewPlan {
     pub files: Vec<File>,
     /// One event per target.
     pub events: Vec<RenewEvent>,
+    /// The components that read renewed files and must be restarted to use them.
+    pub restart: Vec<&'static str>,
 }
 
 impl RenewPlan {
@@ -167,30 +176,12 @@ impl RenewPlan {
         self.files.is_empty()
     }
 
-    /// The components that read the renewed files and must be restarted to use them.
-    pub fn components_to_restart(&self) -> Vec<&'static str> {
-        let mut out: Vec<&'static str> = Vec::new();
-        for e in &self.events {
-            let RenewEvent::Renewed { name, .. } = e else {
-                continue;
-            };
-            let users: &[&'static str] = match *name {
-                "apiserver"
-                | "apiserver-kubelet-client"
-                | "front-proxy-client"
-                | "apiserver-etcd-client" => &["kube-apiserver"],
-                "etcd-server" | "etcd-peer" | "etcd-healthcheck-client" => &["etcd"],
-                "controller-manager.conf" => &["kube-controller-manager"],
-                "scheduler.conf" => &["kube-scheduler"],
-                _ => &[], // admin.conf / super-admin.conf: read by each kubectl run
-            };
-            for u in users {
-                if !out.contains(u) {
-                    out.push(u);
-                }
+    fn restart(&mut self, components: &[&'static str]) {
+        for c in components {
+            if !self.restart.contains(c) {
+                self.restart.push(c);
             }
         }
-        out
     }
 }
 
@@ -198,7 +189,7 @@ impl RenewPlan {
 fn params_from(existing: &Certificate, opts: &RenewOptions) -> CertificateParams {
     CertificateParams {
         subject: existing.subject(),
-        subject_name: None,
+        subject_name: Some(existing.subject_name().clone()),
         is_ca: false,
         key_usages: spec::key_usages(false),
         ext_key_usages: existing.ext_key_usages(),
@@ -209,40 +200,53 @@ fn params_from(existing: &Certificate, opts: &RenewOptions) -> CertificateParams
     }
 }
 
+fn residual(cert: &Certificate, now: SystemTime) -> i64 {
+    match cert.not_after().duration_since(now) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
 struct Ca {
     cert: Certificate,
     key: PrivateKey,
+}
+
+struct Job {
+    target: Target,
+    existing: Certificate,
+    old_key: Option<PrivateKey>,
+    ca: String,
 }
 
 /// Plans the renewal of `targets` in `tree`.
 pub fn renew(
     tree: &Tree,
     dirs: &Dirs,
+    layout: &Layout,
     targets: &[Target],
     opts: &RenewOptions,
 ) -> Result<RenewPlan> {
     let mut plan = RenewPlan::default();
-    // First pass: decide what is due and load what it needs, so keys can be made in parallel.
-    struct Job {
-        target: Target,
-        existing: Certificate,
-        old_key: Option<PrivateKey>,
-        ca: &'static str,
-    }
     let mut jobs: Vec<Job> = Vec::new();
-    let mut cas: std::collections::BTreeMap<&'static str, Ca> = Default::default();
+    let mut cas: std::collections::BTreeMap<String, Ca> = Default::default();
+    let absent = crate::expiry::absent_groups(tree, layout);
     for target in targets {
         let (existing, old_key, ca_name) = match target {
-            Target::Cert(spec) => {
-                let ca = spec.ca.expect("targets are leaves");
-                match inventory::cert(tree, dirs, &spec.cert_file()) {
+            Target::Cert(name) => {
+                let entry = layout.cert(name).expect("targets come from the layout");
+                let ca = entry.ca.clone().expect("targets are leaves");
+                if absent.contains(&ca) {
+                    continue; // external etcd: not this cluster's
+                }
+                match inventory::cert(tree, dirs, &entry.cert_file()) {
                     Found::Missing => {
-                        plan.events.push(RenewEvent::Missing { name: spec.name });
+                        plan.events.push(RenewEvent::Missing { name: name.clone() });
                         continue;
                     }
                     Found::Invalid(e) => return Err(Error::invalid("renew", e)),
                     Found::Present(c) => {
-                        let key = match inventory::key(tree, dirs, &spec.key_file()) {
+                        let key = match inventory::key(tree, dirs, &entry.key_file()) {
                             Found::Present(k) => Some(k),
                             Found::Invalid(e) => return Err(Error::invalid("renew", e)),
                             Found::Missing => None,
@@ -251,47 +255,51 @@ pub fn renew(
                     }
                 }
             }
-            Target::Kubeconfig(k) => match inventory::kubeconfig(tree, dirs, k) {
-                // super-admin.conf does not exist on clusters made before kubeadm v1.29.
-                Found::Missing if k.optional => continue,
-                Found::Missing => {
-                    plan.events.push(RenewEvent::Missing { name: k.file });
-                    continue;
-                }
-                Found::Invalid(e) => return Err(Error::invalid("renew", e)),
-                Found::Present(loaded) => {
-                    if loaded.client_cert_path.is_some() {
-                        return Err(Error::file(
-                            dirs.path(Location::KubeconfigDir, k.file),
-                            "refers to its client certificate by path; renew that file instead",
-                        ));
+            Target::Kubeconfig(file) => {
+                let k = layout
+                    .kubeconfig(file)
+                    .expect("targets come from the layout");
+                match inventory::kubeconfig(tree, dirs, k) {
+                    // super-admin.conf does not exist on clusters made before kubeadm v1.29.
+                    Found::Missing if k.optional => continue,
+                    Found::Missing => {
+                        plan.events.push(RenewEvent::Missing { name: file.clone() });
+                        continue;
                     }
-                    let key = loaded
-                        .current
-                        .client_key_pem
-                        .as_deref()
-                        .map(PrivateKey::from_pem)
-                        .transpose()
-                        .map_err(|e| e.in_file(dirs.path(Location::KubeconfigDir, k.file)))?;
-                    (loaded.client_cert, key, "ca")
+                    Found::Invalid(e) => return Err(Error::invalid("renew", e)),
+                    Found::Present(loaded) => {
+                        if loaded.client_cert_path.is_some() {
+                            return Err(Error::file(
+                                dirs.path(Location::KubeconfigDir, &k.file),
+                                "refers to its client certificate by path; renew that file instead",
+                            ));
+                        }
+                        let key = loaded
+                            .current
+                            .client_key_pem
+                            .as_deref()
+                            .map(PrivateKey::from_pem)
+                            .transpose()
+                            .map_err(|e| e.in_file(dirs.path(Location::KubeconfigDir, &k.file)))?;
+                        (loaded.client_cert, key, k.ca.clone())
+                    }
                 }
-            },
+            }
         };
         if let Some(window) = opts.if_expiring_within {
-            let residual = match existing.not_after().duration_since(opts.now) {
-                Ok(d) => d.as_secs() as i64,
-                Err(e) => -(e.duration().as_secs() as i64),
-            };
-            if residual >= window.as_secs() as i64 {
+            let left = residual(&existing, opts.now);
+            if left >= window.as_secs() as i64 {
                 plan.events.push(RenewEvent::NotDue {
-                    name: target.name(),
-                    residual_seconds: residual,
+                    name: target.name().into(),
+                    residual_seconds: left,
                 });
                 continue;
             }
         }
-        if !cas.contains_key(ca_name) {
-            let spec = CertSpec::by_name(ca_name).expect("CA in table");
+        if !cas.contains_key(&ca_name) {
+            let spec = layout
+                .cert(&ca_name)
+                .ok_or_else(|| Error::invalid("renew", format!("unknown CA {ca_name}")))?;
             let ca_cert = match inventory::cert(tree, dirs, &spec.cert_file()) {
                 Found::Present(c) => c,
                 Found::Missing => {
@@ -310,12 +318,12 @@ pub fn renew(
                             format!("does not match {}", spec.cert_file()),
                         ));
                     }
-                    cas.insert(ca_name, Ca { cert: ca_cert, key });
+                    cas.insert(ca_name.clone(), Ca { cert: ca_cert, key });
                 }
                 Found::Missing => {
                     plan.events.push(RenewEvent::ExternalCa {
-                        name: target.name(),
-                        ca: ca_name,
+                        name: target.name().into(),
+                        ca: ca_name.clone(),
                     });
                     continue;
                 }
@@ -329,7 +337,7 @@ pub fn renew(
             ));
         }
         jobs.push(Job {
-            target: *target,
+            target: target.clone(),
             existing,
             old_key,
             ca: ca_name,
@@ -353,46 +361,63 @@ pub fn renew(
         } else {
             new_keys.next().expect("one per job")
         };
-        let ca = &cas[job.ca];
+        let ca = &cas[&job.ca];
         let cert = cert::issue(
             &params_from(&job.existing, opts),
             key.public_key_der(),
             &cert::random_serial()?,
             Signer::Ca(&ca.cert, &ca.key),
         )?;
-        match job.target {
-            Target::Cert(spec) => {
+        match &job.target {
+            Target::Cert(name) => {
+                let entry = layout.cert(name).expect("from the layout");
                 plan.files.push(File {
                     location: Location::CertDir,
-                    path: spec.cert_file(),
+                    path: entry.cert_file(),
                     kind: FileKind::Certificate,
                     contents: cert.to_pem().into_bytes(),
                 });
                 if !opts.reuse_key {
                     plan.files.push(File {
                         location: Location::CertDir,
-                        path: spec.key_file(),
+                        path: entry.key_file(),
                         kind: FileKind::PrivateKey,
                         contents: key.to_pem()?.as_bytes().to_vec(),
                     });
                 }
                 plan.events.push(RenewEvent::Renewed {
-                    name: spec.name,
-                    description: spec.description,
+                    name: name.clone(),
+                    description: entry.description.clone(),
                 });
+                plan.restart(&entry.used_by);
+                // The kubeconfigs that embed this certificate carry the new pair too.
+                for k in layout.kubeconfigs_embedding(name) {
+                    if tree.contains(Location::KubeconfigDir, &k.file) {
+                        let yaml = renewed_kubeconfig(tree, dirs, k, &ca.cert, &cert, &key)?;
+                        plan.files.push(File {
+                            location: Location::KubeconfigDir,
+                            path: k.file.clone(),
+                            kind: FileKind::Kubeconfig,
+                            contents: yaml.into_bytes(),
+                        });
+                        plan.restart(&k.used_by);
+                    }
+                }
             }
-            Target::Kubeconfig(k) => {
+            Target::Kubeconfig(file) => {
+                let k = layout.kubeconfig(file).expect("from the layout");
                 let yaml = renewed_kubeconfig(tree, dirs, k, &ca.cert, &cert, &key)?;
                 plan.files.push(File {
                     location: Location::KubeconfigDir,
-                    path: k.file.into(),
+                    path: k.file.clone(),
                     kind: FileKind::Kubeconfig,
                     contents: yaml.into_bytes(),
                 });
                 plan.events.push(RenewEvent::Renewed {
-                    name: k.file,
-                    description: k.description,
+                    name: file.clone(),
+                    description: k.description.clone(),
                 });
+                plan.restart(&k.used_by);
             }
         }
     }
@@ -403,15 +428,15 @@ pub fn renew(
 fn renewed_kubeconfig(
     tree: &Tree,
     dirs: &Dirs,
-    spec: &KubeconfigSpec,
+    k: &KubeconfigEntry,
     ca: &Certificate,
     cert: &Certificate,
     key: &PrivateKey,
 ) -> Result<String> {
-    let Found::Present(mut loaded) = inventory::kubeconfig(tree, dirs, spec) else {
+    let Found::Present(mut loaded) = inventory::kubeconfig(tree, dirs, k) else {
         return Err(Error::file(
-            dirs.path(Location::KubeconfigDir, spec.file),
-            "vanished while renewing",
+            dirs.path(Location::KubeconfigDir, &k.file),
+            "cannot be read to renew it",
         ));
     };
     let current = loaded.current.clone();

@@ -55,8 +55,12 @@ pub struct CertSpec {
     pub sans: SanRule,
     /// Only made when etcd is local.
     pub local_etcd_only: bool,
+    /// The components that read it (to restart after renewal).
+    pub used_by: &'static [&'static str],
 }
 
+const APISERVER: &[&str] = &["kube-apiserver"];
+const ETCD: &[&str] = &["etcd"];
 const SERVER: &[ExtKeyUsage] = &[ExtKeyUsage::ServerAuth];
 const CLIENT: &[ExtKeyUsage] = &[ExtKeyUsage::ClientAuth];
 const BOTH: &[ExtKeyUsage] = &[ExtKeyUsage::ServerAuth, ExtKeyUsage::ClientAuth];
@@ -73,6 +77,7 @@ pub static KUBEADM_CERTS: &[CertSpec] = &[
         usages: &[],
         sans: SanRule::OwnName,
         local_etcd_only: false,
+        used_by: &["kube-apiserver", "kube-controller-manager"],
     },
     CertSpec {
         name: "apiserver",
@@ -84,6 +89,7 @@ pub static KUBEADM_CERTS: &[CertSpec] = &[
         usages: SERVER,
         sans: SanRule::ApiServer,
         local_etcd_only: false,
+        used_by: APISERVER,
     },
     CertSpec {
         name: "apiserver-kubelet-client",
@@ -95,6 +101,7 @@ pub static KUBEADM_CERTS: &[CertSpec] = &[
         usages: CLIENT,
         sans: SanRule::None,
         local_etcd_only: false,
+        used_by: APISERVER,
     },
     CertSpec {
         name: "front-proxy-ca",
@@ -106,6 +113,7 @@ pub static KUBEADM_CERTS: &[CertSpec] = &[
         usages: &[],
         sans: SanRule::OwnName,
         local_etcd_only: false,
+        used_by: APISERVER,
     },
     CertSpec {
         name: "front-proxy-client",
@@ -117,6 +125,7 @@ pub static KUBEADM_CERTS: &[CertSpec] = &[
         usages: CLIENT,
         sans: SanRule::None,
         local_etcd_only: false,
+        used_by: APISERVER,
     },
     CertSpec {
         name: "etcd-ca",
@@ -128,6 +137,7 @@ pub static KUBEADM_CERTS: &[CertSpec] = &[
         usages: &[],
         sans: SanRule::OwnName,
         local_etcd_only: true,
+        used_by: &["etcd", "kube-apiserver"],
     },
     CertSpec {
         name: "etcd-server",
@@ -139,6 +149,7 @@ pub static KUBEADM_CERTS: &[CertSpec] = &[
         usages: BOTH,
         sans: SanRule::EtcdServer,
         local_etcd_only: true,
+        used_by: ETCD,
     },
     CertSpec {
         name: "etcd-peer",
@@ -150,6 +161,7 @@ pub static KUBEADM_CERTS: &[CertSpec] = &[
         usages: BOTH,
         sans: SanRule::EtcdPeer,
         local_etcd_only: true,
+        used_by: ETCD,
     },
     CertSpec {
         name: "etcd-healthcheck-client",
@@ -161,6 +173,7 @@ pub static KUBEADM_CERTS: &[CertSpec] = &[
         usages: CLIENT,
         sans: SanRule::None,
         local_etcd_only: true,
+        used_by: ETCD,
     },
     CertSpec {
         name: "apiserver-etcd-client",
@@ -172,6 +185,7 @@ pub static KUBEADM_CERTS: &[CertSpec] = &[
         usages: CLIENT,
         sans: SanRule::None,
         local_etcd_only: true,
+        used_by: APISERVER,
     },
 ];
 
@@ -202,6 +216,8 @@ pub struct KubeconfigSpec {
     /// Whether a missing file is normal (clusters made before kubeadm v1.29 have no
     /// super-admin.conf).
     pub optional: bool,
+    /// The components that read it.
+    pub used_by: &'static [&'static str],
 }
 
 /// kubeadm's kubeconfig files (reference §3, v1.29+).
@@ -214,6 +230,7 @@ pub static KUBEADM_KUBECONFIGS: &[KubeconfigSpec] = &[
         endpoint: EndpointRule::ControlPlane,
         renewable: true,
         optional: false,
+        used_by: &[],
     },
     KubeconfigSpec {
         file: "super-admin.conf",
@@ -223,6 +240,7 @@ pub static KUBEADM_KUBECONFIGS: &[KubeconfigSpec] = &[
         endpoint: EndpointRule::ControlPlane,
         renewable: true,
         optional: true,
+        used_by: &[],
     },
     KubeconfigSpec {
         file: "kubelet.conf",
@@ -232,6 +250,7 @@ pub static KUBEADM_KUBECONFIGS: &[KubeconfigSpec] = &[
         endpoint: EndpointRule::ControlPlane,
         renewable: false,
         optional: false,
+        used_by: &["kubelet"],
     },
     KubeconfigSpec {
         file: "controller-manager.conf",
@@ -241,6 +260,7 @@ pub static KUBEADM_KUBECONFIGS: &[KubeconfigSpec] = &[
         endpoint: EndpointRule::Local,
         renewable: true,
         optional: false,
+        used_by: &["kube-controller-manager"],
     },
     KubeconfigSpec {
         file: "scheduler.conf",
@@ -250,6 +270,7 @@ pub static KUBEADM_KUBECONFIGS: &[KubeconfigSpec] = &[
         endpoint: EndpointRule::Local,
         renewable: true,
         optional: false,
+        used_by: &["kube-scheduler"],
     },
 ];
 
@@ -384,5 +405,59 @@ pub fn client_params(
         not_before: now - BACKDATE,
         not_after: now + validity,
         basic_constraints_on_leaf: true,
+    }
+}
+
+/// kubeadm's table resolved for `config`: the [`Layout`](crate::layout::Layout) every command
+/// works from. With external etcd the etcd certificates are left out.
+pub fn kubeadm_layout(config: &ClusterConfig) -> crate::layout::Layout {
+    use crate::layout::{CertEntry, ClientCert, KubeconfigEntry, Layout, ServiceAccountKeys};
+    let certs = CertSpec::for_cluster(config)
+        .map(|s| CertEntry {
+            name: s.name.into(),
+            base: s.base.into(),
+            description: s.description.into(),
+            ca: s.ca.map(String::from),
+            subject: Subject::new(s.common_name.resolve(config), s.organizations),
+            usages: s.usages.to_vec(),
+            sans: s.sans(config),
+            validity: if s.is_ca() {
+                config.ca_validity
+            } else {
+                config.cert_validity
+            },
+            key_algorithm: config.key_algorithm,
+            used_by: s.used_by.to_vec(),
+        })
+        .collect();
+    let kubeconfigs = KUBEADM_KUBECONFIGS
+        .iter()
+        .map(|k| KubeconfigEntry {
+            file: k.file.into(),
+            description: k.description.into(),
+            user: k.user.resolve(config),
+            cluster_name: config.cluster_name.clone(),
+            server: k.server(config),
+            ca: "ca".into(),
+            client: ClientCert::Own {
+                subject: Subject::new(k.user.resolve(config), k.organizations),
+                ca: "ca".into(),
+                validity: config.cert_validity,
+                key_algorithm: config.key_algorithm,
+            },
+            renewable: k.renewable,
+            optional: k.optional,
+            used_by: k.used_by.to_vec(),
+        })
+        .collect();
+    Layout {
+        profile: "kubeadm",
+        certs,
+        kubeconfigs,
+        service_account: Some(ServiceAccountKeys {
+            key_file: SA_KEY.into(),
+            pub_file: SA_PUB.into(),
+            key_algorithm: config.sa_key_algorithm,
+        }),
     }
 }

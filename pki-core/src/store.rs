@@ -11,9 +11,8 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::config::ClusterConfig;
 use crate::error::{Error, Result};
-use crate::spec::{CertSpec, KUBEADM_KUBECONFIGS, SA_KEY, SA_PUB};
+use crate::layout::Layout;
 use crate::tree::{Dirs, File, FileKind, Location, Tree};
 
 /// Reads a file if it exists. Any other error (permissions, a directory in the way) names the
@@ -26,25 +25,42 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// Loads every file of the kubeadm layout that exists under `dirs`.
-pub fn load(dirs: &Dirs, config: &ClusterConfig) -> Result<Tree> {
-    let mut tree = Tree::new();
+/// Loads every file of a layout that exists under `dirs` (plus, for kubeconfigs, the
+/// certificate files they name and externally signed certificates dropped in beside them).
+pub fn load(dirs: &Dirs, layout: &Layout) -> Result<Tree> {
     let mut cert_files: Vec<String> = Vec::new();
-    for spec in CertSpec::for_cluster(config) {
-        cert_files.push(spec.cert_file());
-        cert_files.push(spec.key_file());
+    for entry in &layout.certs {
+        cert_files.push(entry.cert_file());
+        cert_files.push(entry.key_file());
     }
-    cert_files.push(SA_KEY.into());
-    cert_files.push(SA_PUB.into());
-    for rel in cert_files {
-        let path = dirs.path(Location::CertDir, &rel);
-        if let Some(bytes) = read_optional(&path)? {
-            tree.set_mode(Location::CertDir, rel.clone(), mode_of(&path)?);
+    if let Some(sa) = &layout.service_account {
+        cert_files.push(sa.key_file.clone());
+        cert_files.push(sa.pub_file.clone());
+    }
+    // Thousands of small files (the hard way with many workers): read them in parallel.
+    use rayon::prelude::*;
+    /// A file's bytes and mode, when it exists.
+    type Found = Option<(Vec<u8>, u32)>;
+    let read: Vec<(String, Found)> = cert_files
+        .into_par_iter()
+        .map(|rel| {
+            let path = dirs.path(Location::CertDir, &rel);
+            let found = match read_optional(&path)? {
+                Some(bytes) => Some((bytes, mode_of(&path)?)),
+                None => None,
+            };
+            Ok((rel, found))
+        })
+        .collect::<Result<_>>()?;
+    let mut tree = Tree::new();
+    for (rel, found) in read {
+        if let Some((bytes, mode)) = found {
+            tree.set_mode(Location::CertDir, rel.clone(), mode);
             tree.insert(Location::CertDir, rel, bytes);
         }
     }
-    for spec in KUBEADM_KUBECONFIGS {
-        if let Some(bytes) = read_optional(&dirs.path(Location::KubeconfigDir, spec.file))? {
+    for k in &layout.kubeconfigs {
+        if let Some(bytes) = read_optional(&dirs.path(Location::KubeconfigDir, &k.file))? {
             // A kubeconfig may name its client certificate by path (kubelet.conf after the
             // kubelet rotated it): read that file too, so reports can see it.
             if let Some(file) = referenced_client_cert(&bytes) {
@@ -53,15 +69,15 @@ pub fn load(dirs: &Dirs, config: &ClusterConfig) -> Result<Tree> {
                     tree.insert(Location::Elsewhere, path.display().to_string(), cert);
                 }
             }
-            let path = dirs.path(Location::KubeconfigDir, spec.file);
-            tree.set_mode(Location::KubeconfigDir, spec.file, mode_of(&path)?);
+            let path = dirs.path(Location::KubeconfigDir, &k.file);
+            tree.set_mode(Location::KubeconfigDir, k.file.clone(), mode_of(&path)?);
             // An external CA's signed client certificate for a partial kubeconfig
             // (`certs generate-csr`), dropped in beside it.
-            let signed = format!("{}.crt", spec.file);
+            let signed = format!("{}.crt", k.file);
             if let Some(cert) = read_optional(&dirs.path(Location::KubeconfigDir, &signed))? {
                 tree.insert(Location::KubeconfigDir, signed, cert);
             }
-            tree.insert(Location::KubeconfigDir, spec.file, bytes);
+            tree.insert(Location::KubeconfigDir, k.file.clone(), bytes);
         }
     }
     Ok(tree)

@@ -131,3 +131,12 @@ impl Dirs {
         }
     }
 }
+
+impl From<&crate::config::ClusterConfig> for Dirs {
+    fn from(config: &crate::config::ClusterConfig) -> Dirs {
+        Dirs {
+            cert_dir: config.cert_dir.clone(),
+            kubeconfig_dir: config.kubeconfig_dir.clone(),
+        }
+    }
+}

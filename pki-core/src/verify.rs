@@ -15,7 +15,7 @@ use crate::config::ClusterConfig;
 use crate::inventory::{self, Found};
 use crate::key::PrivateKey;
 use crate::kubeconfig;
-use crate::spec::{CertSpec, KUBEADM_CERTS, KUBEADM_KUBECONFIGS, SA_KEY, SA_PUB};
+use crate::layout::{CertEntry, ClientCert, Layout};
 use crate::tree::{Dirs, Location, Tree};
 
 /// How bad a problem is.
@@ -151,36 +151,34 @@ impl Checker<'_> {
     }
 }
 
-/// Checks the tree; returns every problem, errors and warnings, in table order.
-pub fn verify(tree: &Tree, dirs: &Dirs, opts: &VerifyOptions<'_>) -> Vec<Problem> {
+/// Checks the tree against its layout; returns every problem, errors and warnings, in table
+/// order.
+pub fn verify(tree: &Tree, dirs: &Dirs, layout: &Layout, opts: &VerifyOptions<'_>) -> Vec<Problem> {
     let mut c = Checker {
         tree,
         dirs,
         opts,
         problems: Vec::new(),
     };
-    let etcd_absent = KUBEADM_CERTS.iter().filter(|s| s.local_etcd_only).all(|s| {
-        !tree.contains(Location::CertDir, &s.cert_file())
-            && !tree.contains(Location::CertDir, &s.key_file())
-    });
-    let specs: Vec<&CertSpec> = KUBEADM_CERTS
-        .iter()
-        .filter(|s| !(s.local_etcd_only && etcd_absent))
-        .collect();
+    let absent = crate::expiry::absent_groups(tree, layout);
+    let in_cluster = |e: &&CertEntry| !absent.contains(e.ca.as_ref().unwrap_or(&e.name));
 
     let mut cas: Vec<(&str, Certificate)> = Vec::new();
-    for spec in specs.iter().filter(|s| s.is_ca()) {
-        let file = c.path(Location::CertDir, &spec.cert_file());
-        let Some(cert) = c.load_cert(&spec.cert_file()) else {
+    for entry in layout.cas().filter(in_cluster) {
+        let file = c.path(Location::CertDir, &entry.cert_file());
+        let Some(cert) = c.load_cert(&entry.cert_file()) else {
             continue;
         };
         if !cert.is_ca() {
             c.error(&file, "is not a CA (basicConstraints CA:TRUE missing)");
         }
         if !cert.is_self_signed() {
-            c.error(&file, "is not self-signed: kubeadm's CAs are roots");
+            c.error(
+                &file,
+                "is not self-signed: the CAs of this layout are roots",
+            );
         }
-        c.load_key(&spec.key_file(), Some(&cert), &spec.cert_file());
+        c.load_key(&entry.key_file(), Some(&cert), &entry.cert_file());
         c.validity(&file, &cert);
         for (other, other_cert) in &cas {
             if other_cert.public_key_der() == cert.public_key_der() {
@@ -190,21 +188,23 @@ pub fn verify(tree: &Tree, dirs: &Dirs, opts: &VerifyOptions<'_>) -> Vec<Problem
                 );
             }
         }
-        cas.push((spec.name, cert));
+        cas.push((entry.name.as_str(), cert));
     }
     let ca_of = |name: &str, cas: &[(&str, Certificate)]| {
         cas.iter().find(|(n, _)| *n == name).map(|(_, c)| c.clone())
     };
 
-    for spec in specs.iter().filter(|s| !s.is_ca()) {
-        let file = c.path(Location::CertDir, &spec.cert_file());
-        let Some(cert) = c.load_cert(&spec.cert_file()) else {
+    let mut leaves: Vec<(&str, Certificate)> = Vec::new();
+    for entry in layout.leaves().filter(in_cluster) {
+        let file = c.path(Location::CertDir, &entry.cert_file());
+        let Some(cert) = c.load_cert(&entry.cert_file()) else {
             continue;
         };
-        let ca_name = spec.ca.expect("leaf");
+        let ca_name = entry.ca.as_deref().expect("leaf");
         if let Some(ca) = ca_of(ca_name, &cas) {
             if !cert.is_issued_by(&ca) {
-                let ca_file = CertSpec::by_name(ca_name)
+                let ca_file = layout
+                    .cert(ca_name)
                     .map(|s| s.cert_file())
                     .unwrap_or_default();
                 c.error(
@@ -220,21 +220,20 @@ pub fn verify(tree: &Tree, dirs: &Dirs, opts: &VerifyOptions<'_>) -> Vec<Problem
             c.error(&file, "is a CA certificate; expected a leaf");
         }
         let ekus = cert.ext_key_usages();
-        for u in spec.usages {
+        for u in &entry.usages {
             if !ekus.contains(u) {
                 c.error(&file, format!("lacks the extended key usage {}", u.name()));
             }
         }
-        match c.load_key(&spec.key_file(), Some(&cert), &spec.cert_file()) {
-            Some(_) => {}
-            None if !tree.contains(Location::CertDir, &spec.key_file()) => {
-                let p = c.path(Location::CertDir, &spec.key_file());
-                c.error(p, "missing");
-            }
-            None => {}
+        if c.load_key(&entry.key_file(), Some(&cert), &entry.cert_file())
+            .is_none()
+            && !tree.contains(Location::CertDir, &entry.key_file())
+        {
+            let p = c.path(Location::CertDir, &entry.key_file());
+            c.error(p, "missing");
         }
-        if let Some(config) = opts.config {
-            if let Some(missing) = cert.sans().covers(&spec.sans(config)) {
+        if opts.config.is_some() || layout.profile != "kubeadm" {
+            if let Some(missing) = cert.sans().covers(&entry.sans) {
                 c.error(
                     &file,
                     format!("does not cover {missing}, which the configuration requires"),
@@ -242,17 +241,17 @@ pub fn verify(tree: &Tree, dirs: &Dirs, opts: &VerifyOptions<'_>) -> Vec<Problem
             }
         }
         c.validity(&file, &cert);
+        leaves.push((entry.name.as_str(), cert));
     }
 
     // Kubeconfigs: CA data, client certificate, key, server.
-    let ca = ca_of("ca", &cas);
-    let apiserver = inventory::cert(tree, dirs, "apiserver.crt")
-        .present()
-        .cloned();
-    for spec in KUBEADM_KUBECONFIGS {
-        let file = c.path(Location::KubeconfigDir, spec.file);
-        let loaded = match inventory::kubeconfig(tree, dirs, spec) {
-            Found::Missing if spec.optional => continue,
+    let apiserver = ["apiserver", "kube-api-server"]
+        .iter()
+        .find_map(|n| ca_of(n, &leaves));
+    for k in &layout.kubeconfigs {
+        let file = c.path(Location::KubeconfigDir, &k.file);
+        let loaded = match inventory::kubeconfig(tree, dirs, k) {
+            Found::Missing if k.optional => continue,
             Found::Missing => {
                 c.error(&file, "missing");
                 continue;
@@ -263,8 +262,8 @@ pub fn verify(tree: &Tree, dirs: &Dirs, opts: &VerifyOptions<'_>) -> Vec<Problem
             }
             Found::Present(l) => l,
         };
-        c.private_mode(Location::KubeconfigDir, spec.file);
-        if let Some(ca) = &ca {
+        c.private_mode(Location::KubeconfigDir, &k.file);
+        if let Some(ca) = ca_of(&k.ca, &cas) {
             match &loaded.current.ca_pem {
                 Some(pem) if kubeconfig::same_pem(pem, &ca.to_pem()) => {}
                 Some(_) => c.error(
@@ -273,8 +272,20 @@ pub fn verify(tree: &Tree, dirs: &Dirs, opts: &VerifyOptions<'_>) -> Vec<Problem
                 ),
                 None => c.error(&file, "has no certificate-authority-data"),
             }
-            if !loaded.client_cert.is_issued_by(ca) {
+            if !loaded.client_cert.is_issued_by(&ca) {
                 c.error(&file, "its client certificate is not signed by ca.crt");
+            }
+        }
+        if let ClientCert::Entry(name) = &k.client {
+            if let Some(cert) = ca_of(name, &leaves) {
+                if cert != loaded.client_cert {
+                    c.error(
+                        &file,
+                        format!(
+                            "embeds a certificate other than {name}.crt (stale after a renewal?)"
+                        ),
+                    );
+                }
             }
         }
         if !loaded
@@ -290,7 +301,7 @@ pub fn verify(tree: &Tree, dirs: &Dirs, opts: &VerifyOptions<'_>) -> Vec<Problem
             .as_deref()
             .map(PrivateKey::from_pem)
         {
-            Some(Ok(k)) if !loaded.client_cert.matches_key(&k) => c.error(
+            Some(Ok(key)) if !loaded.client_cert.matches_key(&key) => c.error(
                 &file,
                 "client-key-data does not match client-certificate-data",
             ),
@@ -300,10 +311,7 @@ pub fn verify(tree: &Tree, dirs: &Dirs, opts: &VerifyOptions<'_>) -> Vec<Problem
         if let (Some(server), Some(apiserver)) = (&loaded.current.server, &apiserver) {
             if let Some(host) = server_host(server) {
                 if !covers_host(apiserver, &host) {
-                    c.error(
-                        &file,
-                        format!("its server {server} is not covered by apiserver.crt's SANs"),
-                    );
+                    c.error(&file, format!("its server {server} is not covered by the API server certificate's SANs"));
                 }
             }
         }
@@ -312,28 +320,30 @@ pub fn verify(tree: &Tree, dirs: &Dirs, opts: &VerifyOptions<'_>) -> Vec<Problem
     }
 
     // The service-account pair.
-    let key = c.load_key(SA_KEY, None, "");
-    c.private_mode(Location::CertDir, SA_PUB);
-    match (key, tree.text(Location::CertDir, SA_PUB)) {
-        (Some(k), Some(text)) => {
-            let ok = pem::parse(text.trim_start())
-                .ok()
-                .filter(|b| b.tag() == "PUBLIC KEY")
-                .is_some_and(|b| k.matches_public_key(b.contents()));
-            if !ok {
-                let p = c.path(Location::CertDir, SA_PUB);
-                c.error(p, format!("is not the public half of {SA_KEY}"));
+    if let Some(sa) = &layout.service_account {
+        let key = c.load_key(&sa.key_file, None, "");
+        c.private_mode(Location::CertDir, &sa.pub_file);
+        match (key, tree.text(Location::CertDir, &sa.pub_file)) {
+            (Some(k), Some(text)) => {
+                let ok = pem::parse(text.trim_start())
+                    .ok()
+                    .filter(|b| b.tag() == "PUBLIC KEY")
+                    .is_some_and(|b| k.matches_public_key(b.contents()));
+                if !ok {
+                    let p = c.path(Location::CertDir, &sa.pub_file);
+                    c.error(p, format!("is not the public half of {}", sa.key_file));
+                }
             }
+            (None, _) if !tree.contains(Location::CertDir, &sa.key_file) => {
+                let p = c.path(Location::CertDir, &sa.key_file);
+                c.error(p, "missing");
+            }
+            (Some(_), None) => {
+                let p = c.path(Location::CertDir, &sa.pub_file);
+                c.error(p, "missing");
+            }
+            _ => {}
         }
-        (None, _) if !tree.contains(Location::CertDir, SA_KEY) => {
-            let p = c.path(Location::CertDir, SA_KEY);
-            c.error(p, "missing");
-        }
-        (Some(_), None) => {
-            let p = c.path(Location::CertDir, SA_PUB);
-            c.error(p, "missing");
-        }
-        _ => {}
     }
     c.problems
 }
