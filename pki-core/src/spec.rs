@@ -332,26 +332,6 @@ impl CertSpec {
             SanRule::EtcdPeer => config.etcd_peer_sans(),
         }
     }
-
-    /// Everything needed to issue this certificate at `now`.
-    pub fn params(&self, config: &ClusterConfig, now: SystemTime) -> CertificateParams {
-        let validity = if self.is_ca() {
-            config.ca_validity
-        } else {
-            config.cert_validity
-        };
-        CertificateParams {
-            subject: Subject::new(self.common_name.resolve(config), self.organizations),
-            subject_name: None,
-            is_ca: self.is_ca(),
-            key_usages: key_usages(self.is_ca()),
-            ext_key_usages: self.usages.to_vec(),
-            sans: self.sans(config),
-            not_before: now - BACKDATE,
-            not_after: now + validity,
-            basic_constraints_on_leaf: true,
-        }
-    }
 }
 
 impl KubeconfigSpec {
@@ -368,15 +348,6 @@ impl KubeconfigSpec {
             EndpointRule::ControlPlane => config.control_plane_url(),
             EndpointRule::Local => config.local_endpoint_url(),
         }
-    }
-
-    /// The client certificate's parameters at `now`.
-    pub fn params(&self, config: &ClusterConfig, now: SystemTime) -> CertificateParams {
-        client_params(
-            Subject::new(self.user.resolve(config), self.organizations),
-            now,
-            config.cert_validity,
-        )
     }
 }
 
