@@ -46,6 +46,9 @@ pub enum Command {
         #[command(flatten)]
         pki: PkiArgs,
     },
+    /// Workers of a hand-built (hard-way) cluster.
+    #[command(subcommand)]
+    Node(NodeCommand),
     /// Print shell completions.
     Completion {
         /// The shell.
@@ -113,6 +116,21 @@ pub struct WarnWindow {
     /// Report (exit 3) what expires within DURATION.
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub warn_within: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NodeCommand {
+    /// Add a worker to the cluster description (--cluster) and issue only its files: its
+    /// certificate, key and kubeconfig. Nothing else is touched.
+    Add {
+        /// The worker's name.
+        name: String,
+        /// Its IP addresses (repeat or comma-separate).
+        #[arg(long, value_delimiter = ',')]
+        ip: Vec<String>,
+        #[command(flatten)]
+        pki: PkiArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]

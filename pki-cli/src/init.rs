@@ -12,6 +12,11 @@ pub enum What {
     All,
     Certs(Vec<String>),
     Kubeconfigs(Vec<String>),
+    /// Exactly these certificates and kubeconfigs (`node add`).
+    Only {
+        certs: Vec<String>,
+        kubeconfigs: Vec<String>,
+    },
 }
 
 pub fn run(args: &PkiArgs, what: What, out: &mut Out) -> Result<u8, Failure> {
@@ -23,6 +28,11 @@ pub fn run(args: &PkiArgs, what: What, out: &mut Out) -> Result<u8, Failure> {
         What::Certs(names) => Selection::certs_named(&layout, names)?,
         What::Kubeconfigs(names) if names.is_empty() => Selection::kubeconfigs(&layout),
         What::Kubeconfigs(names) => Selection::kubeconfigs_named(&layout, names)?,
+        What::Only { certs, kubeconfigs } => Selection {
+            certs: Selection::certs_named(&layout, certs)?.certs,
+            service_account: false,
+            kubeconfigs: Selection::kubeconfigs_named(&layout, kubeconfigs)?.kubeconfigs,
+        },
     };
     // Another kpki run (a renewal) must not change the tree between our checks and our writes.
     let _lock = if dirs.cert_dir.is_dir() {
@@ -34,7 +44,12 @@ pub fn run(args: &PkiArgs, what: What, out: &mut Out) -> Result<u8, Failure> {
         None
     };
     let existing = store::load(&dirs, &layout)?;
-    let outcome = pki::build(&layout, &dirs, &existing, &selection, now)?;
+    let bar = crate::progress::Bar::new();
+    let outcome = pki::build_with_progress(&layout, &dirs, &existing, &selection, now, &|p| {
+        bar.update(p)
+    });
+    bar.finish();
+    let outcome = outcome?;
     store::commit(&dirs, &outcome.files)?;
     if !outcome.completed.is_empty() {
         store::replace(&dirs, &outcome.completed, None)?;

@@ -8,7 +8,9 @@ mod expiry;
 mod init;
 mod inspect;
 mod list;
+mod node;
 mod now;
+mod progress;
 mod renew;
 mod table;
 mod user;
@@ -101,6 +103,9 @@ fn main() -> ExitCode {
         Command::Verify { window, pki } => verify::run(&pki, &window, &mut out),
         Command::Certs(CertsCommand::GenerateCsr(pki)) => csr::generate(&pki, &mut out),
         Command::Csr(command) => csr::run(command, &mut out),
+        Command::Node(args::NodeCommand::Add { name, ip, pki }) => {
+            node::add(&name, &ip, pki, &mut out)
+        }
         Command::Kubeconfig(user @ KubeconfigCommand::User { .. }) => user::run(user, &mut out),
         Command::Inspect { files, output } => inspect::run(&files, output, &mut out),
         Command::Kubeconfig(KubeconfigCommand::Init { names, pki }) => {

@@ -644,6 +644,11 @@ impl Certificate {
         self.tbs().subject()
     }
 
+    /// The issuer exactly as encoded.
+    pub fn tbs_issuer(&self) -> &Name {
+        self.tbs().issuer()
+    }
+
     /// Issuer CN and O values.
     pub fn issuer(&self) -> Subject {
         Subject::from_name(self.tbs().issuer())

@@ -315,10 +315,12 @@ pub fn layout(desc: &ClusterDescription) -> Result<Layout> {
         base: "ca".into(),
         description: "certificate authority".into(),
         ca: None,
-        subject: Subject::cn("kubernetes"),
+        // Not "kubernetes": that is the API server's CN, and a leaf whose subject equals its
+        // issuer's looks self-signed to every verifier.
+        subject: Subject::cn("kubernetes-ca"),
         usages: vec![],
         sans: Sans {
-            dns: vec!["kubernetes".into()],
+            dns: vec!["kubernetes-ca".into()],
             ..Default::default()
         },
         validity: ca_validity,

@@ -229,6 +229,17 @@ enum Job<'l> {
 }
 
 impl Job<'_> {
+    fn phase(&self) -> u8 {
+        match self {
+            Job::NewCa(_) | Job::CaCertForExistingKey(..) => 0,
+            Job::NewLeaf(_)
+            | Job::CertForExistingKey(..)
+            | Job::NewServiceAccount
+            | Job::ServiceAccountPub(_) => 1,
+            Job::NewKubeconfig(_) => 2,
+        }
+    }
+
     fn needs_key(&self, layout: &Layout) -> Option<KeyAlgorithm> {
         match self {
             Job::NewCa(e) | Job::NewLeaf(e) => Some(e.key_algorithm),
@@ -281,6 +292,34 @@ pub fn build(
     selection: &Selection,
     now: SystemTime,
 ) -> Result<Outcome> {
+    build_with_progress(layout, dirs, existing, selection, now, &|_| {})
+}
+
+/// What [`build_with_progress`] reports as it goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Work is known: this many keys to generate and items to issue.
+    Planned {
+        /// Keys to generate.
+        keys: usize,
+        /// Certificates and kubeconfigs to issue.
+        items: usize,
+    },
+    /// One key was generated.
+    Key,
+    /// One certificate or kubeconfig was issued.
+    Item,
+}
+
+/// [`build`], reporting progress (from several threads) — for progress bars on bulk work.
+pub fn build_with_progress(
+    layout: &Layout,
+    dirs: &Dirs,
+    existing: &Tree,
+    selection: &Selection,
+    now: SystemTime,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Outcome> {
     let mut b = Builder {
         layout,
         existing,
@@ -291,14 +330,48 @@ pub fn build(
     };
     let jobs = b.plan(selection)?;
     let algorithms: Vec<KeyAlgorithm> = jobs.iter().filter_map(|j| j.needs_key(layout)).collect();
-    let mut keys = generate_keys(&algorithms)?.into_iter();
+    progress(Progress::Planned {
+        keys: algorithms.len(),
+        items: jobs.len(),
+    });
+    let keys: Vec<PrivateKey> = algorithms
+        .par_iter()
+        .map(|a| {
+            let k = PrivateKey::generate(*a);
+            progress(Progress::Key);
+            k
+        })
+        .collect::<Result<_>>()?;
+    let mut keys = keys.into_iter();
+    let mut paired: Vec<(Job, Option<PrivateKey>)> = Vec::with_capacity(jobs.len());
     for job in jobs {
         let key = if job.needs_key(layout).is_some() {
             keys.next()
         } else {
             None
         };
-        b.run(job, key)?;
+        paired.push((job, key));
+    }
+    // Three phases — CAs, then what they sign, then kubeconfigs that embed it — each issued in
+    // parallel (thousands of workers) and applied in order.
+    for phase in 0..3u8 {
+        let batch: Vec<(Job, Option<PrivateKey>)> = {
+            let (now_batch, later): (Vec<_>, Vec<_>) =
+                paired.into_iter().partition(|(j, _)| j.phase() == phase);
+            paired = later;
+            now_batch
+        };
+        let issued: Vec<Issued> = batch
+            .into_par_iter()
+            .map(|(job, key)| {
+                let item = b.issue(job, key);
+                progress(Progress::Item);
+                item
+            })
+            .collect::<Result<_>>()?;
+        for item in issued {
+            b.apply(item);
+        }
     }
     let order = |e: &Event| -> (u8, usize) {
         let cert = |name: &str| {
@@ -782,38 +855,6 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn push(&mut self, location: Location, path: String, kind: FileKind, contents: Vec<u8>) {
-        self.out.files.push(File {
-            location,
-            path,
-            kind,
-            contents,
-        });
-    }
-
-    fn push_pair(
-        &mut self,
-        entry: &CertEntry,
-        cert: &Certificate,
-        key: Option<&PrivateKey>,
-    ) -> Result<()> {
-        self.push(
-            Location::CertDir,
-            entry.cert_file(),
-            FileKind::Certificate,
-            cert.to_pem().into_bytes(),
-        );
-        if let Some(key) = key {
-            self.push(
-                Location::CertDir,
-                entry.key_file(),
-                FileKind::PrivateKey,
-                key.to_pem()?.as_bytes().to_vec(),
-            );
-        }
-        Ok(())
-    }
-
     fn sign(
         &self,
         params: &cert::CertificateParams,
@@ -830,8 +871,32 @@ impl<'a> Builder<'a> {
         )
     }
 
-    fn run(&mut self, job: Job<'a>, key: Option<PrivateKey>) -> Result<()> {
+    /// Issues one job's certificate or kubeconfig (no shared state is changed: jobs of a phase
+    /// run in parallel).
+    fn issue(&self, job: Job<'a>, key: Option<PrivateKey>) -> Result<Issued> {
         let now = self.now;
+        let mut out = Issued::default();
+        let pair_files = |out: &mut Issued,
+                          entry: &CertEntry,
+                          cert: &Certificate,
+                          key: Option<&PrivateKey>|
+         -> Result<()> {
+            out.files.push(File {
+                location: Location::CertDir,
+                path: entry.cert_file(),
+                kind: FileKind::Certificate,
+                contents: cert.to_pem().into_bytes(),
+            });
+            if let Some(key) = key {
+                out.files.push(File {
+                    location: Location::CertDir,
+                    path: entry.key_file(),
+                    kind: FileKind::PrivateKey,
+                    contents: key.to_pem()?.as_bytes().to_vec(),
+                });
+            }
+            Ok(())
+        };
         match job {
             Job::NewCa(entry) | Job::CaCertForExistingKey(entry, _) => {
                 let (key, new) = match job {
@@ -844,8 +909,8 @@ impl<'a> Builder<'a> {
                     &cert::random_serial()?,
                     Signer::SelfSigned(&key),
                 )?;
-                self.push_pair(entry, &cert, new.then_some(&key))?;
-                self.out.events.push(if new {
+                pair_files(&mut out, entry, &cert, new.then_some(&key))?;
+                out.event = Some(if new {
                     Event::GeneratedCert {
                         name: entry.base.clone(),
                         sans: None,
@@ -855,13 +920,13 @@ impl<'a> Builder<'a> {
                         name: entry.base.clone(),
                     }
                 });
-                self.pairs.insert(
+                out.pair = Some((
                     entry.name.clone(),
                     Pair {
                         cert,
                         key: Some(key),
                     },
-                );
+                ));
             }
             Job::NewLeaf(entry) | Job::CertForExistingKey(entry, _) => {
                 let (key, new) = match job {
@@ -870,12 +935,12 @@ impl<'a> Builder<'a> {
                 };
                 let cert =
                     self.sign(&entry.params(now), entry.ca.as_deref().expect("leaf"), &key)?;
-                self.push_pair(entry, &cert, new.then_some(&key))?;
+                pair_files(&mut out, entry, &cert, new.then_some(&key))?;
                 let sans = entry
                     .usages
                     .contains(&cert::ExtKeyUsage::ServerAuth)
                     .then(|| cert.sans());
-                self.out.events.push(if new {
+                out.event = Some(if new {
                     Event::GeneratedCert {
                         name: entry.base.clone(),
                         sans,
@@ -885,40 +950,40 @@ impl<'a> Builder<'a> {
                         name: entry.base.clone(),
                     }
                 });
-                self.pairs.insert(
+                out.pair = Some((
                     entry.name.clone(),
                     Pair {
                         cert,
                         key: Some(key),
                     },
-                );
+                ));
             }
             Job::NewServiceAccount => {
                 let sa = self.layout.service_account.clone().expect("planned");
                 let key = key.expect("planned");
-                self.push(
-                    Location::CertDir,
-                    sa.key_file,
-                    FileKind::PrivateKey,
-                    key.to_pem()?.as_bytes().to_vec(),
-                );
-                self.push(
-                    Location::CertDir,
-                    sa.pub_file,
-                    FileKind::PublicKey,
-                    key.public_key_pem().into_bytes(),
-                );
-                self.out.events.push(Event::GeneratedServiceAccount);
+                out.files.push(File {
+                    location: Location::CertDir,
+                    path: sa.key_file,
+                    kind: FileKind::PrivateKey,
+                    contents: key.to_pem()?.as_bytes().to_vec(),
+                });
+                out.files.push(File {
+                    location: Location::CertDir,
+                    path: sa.pub_file,
+                    kind: FileKind::PublicKey,
+                    contents: key.public_key_pem().into_bytes(),
+                });
+                out.event = Some(Event::GeneratedServiceAccount);
             }
             Job::ServiceAccountPub(existing_key) => {
                 let sa = self.layout.service_account.clone().expect("planned");
-                self.push(
-                    Location::CertDir,
-                    sa.pub_file,
-                    FileKind::PublicKey,
-                    existing_key.public_key_pem().into_bytes(),
-                );
-                self.out.events.push(Event::RestoredServiceAccountPublicKey);
+                out.files.push(File {
+                    location: Location::CertDir,
+                    path: sa.pub_file,
+                    kind: FileKind::PublicKey,
+                    contents: existing_key.public_key_pem().into_bytes(),
+                });
+                out.event = Some(Event::RestoredServiceAccountPublicKey);
             }
             Job::NewKubeconfig(k) => {
                 let (client, client_key) = match &k.client {
@@ -948,18 +1013,38 @@ impl<'a> Builder<'a> {
                     &client_key,
                 )?;
                 let yaml = kubeconfig::to_yaml(&kc)?;
-                self.push(
-                    Location::KubeconfigDir,
-                    k.file.clone(),
-                    FileKind::Kubeconfig,
-                    yaml.into_bytes(),
-                );
-                self.out.kubeconfigs.insert(k.file.clone(), kc);
-                self.out.events.push(Event::WroteKubeconfig {
+                out.files.push(File {
+                    location: Location::KubeconfigDir,
+                    path: k.file.clone(),
+                    kind: FileKind::Kubeconfig,
+                    contents: yaml.into_bytes(),
+                });
+                out.kubeconfig = Some((k.file.clone(), kc));
+                out.event = Some(Event::WroteKubeconfig {
                     file: k.file.clone(),
                 });
             }
         }
-        Ok(())
+        Ok(out)
     }
+
+    fn apply(&mut self, item: Issued) {
+        self.out.files.extend(item.files);
+        self.out.events.extend(item.event);
+        if let Some((name, pair)) = item.pair {
+            self.pairs.insert(name, pair);
+        }
+        if let Some((file, kc)) = item.kubeconfig {
+            self.out.kubeconfigs.insert(file, kc);
+        }
+    }
+}
+
+/// What one job produced.
+#[derive(Default)]
+struct Issued {
+    files: Vec<File>,
+    event: Option<Event>,
+    pair: Option<(String, Pair)>,
+    kubeconfig: Option<(String, Kubeconfig)>,
 }

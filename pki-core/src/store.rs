@@ -263,7 +263,9 @@ pub fn lock(dir: &Path, wait: std::time::Duration) -> Result<TreeLock> {
 pub const DATA_LINK: &str = "..data";
 const GENERATION_PREFIX: &str = "..kpki-";
 
-fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+/// Replaces (or creates) one file atomically: a temporary file in the same directory,
+/// written, fsynced and renamed over `path`, with exactly `mode`.
+pub fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".kpki-")

@@ -219,6 +219,12 @@ pub fn verify(tree: &Tree, dirs: &Dirs, layout: &Layout, opts: &VerifyOptions<'_
         if cert.is_ca() {
             c.error(&file, "is a CA certificate; expected a leaf");
         }
+        if cert.subject_name() == cert.tbs_issuer() {
+            c.error(
+                &file,
+                "has its issuer's subject: verifiers take it for a self-signed certificate",
+            );
+        }
         let ekus = cert.ext_key_usages();
         for u in &entry.usages {
             if !ekus.contains(u) {

@@ -110,6 +110,8 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, (u64, u32, std::time::SystemTime
             let meta = std::fs::symlink_metadata(&p).unwrap();
             if meta.is_dir() {
                 walk(base, &p, out);
+            } else if meta.file_type().is_symlink() && p.is_dir() {
+                // `..data`: the generation it names is walked as a directory of its own.
             } else {
                 use std::hash::{Hash, Hasher};
                 let mut h = std::collections::hash_map::DefaultHasher::new();
