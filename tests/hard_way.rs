@@ -434,8 +434,7 @@ fn adding_a_worker_changes_no_other_file() {
         &t,
         &cluster,
         &["node", "add", "worker-3", "--ip", "10.240.9.9"],
-    )
-    .args(Vec::<&str>::new()));
+    ));
     assert!(out.contains("Generating \"worker-3\""), "{out}");
     let after = snapshot(t.root());
     for (path, meta) in &before {
