@@ -335,50 +335,13 @@ fn the_hard_way_tree_passes_openssl_etcd_and_kubectl() {
         );
     }
     // kubectl as admin completes mutual TLS with a server holding kube-api-server's certificate.
-    let port = free_port();
-    let server = Child(
-        Command::new(tool("openssl"))
-            .args([
-                "s_server",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-                "-www",
-                "-Verify",
-                "1",
-                "-verify_return_error",
-            ])
-            .arg("-cert")
-            .arg(p("kube-api-server.crt"))
-            .arg("-key")
-            .arg(p("kube-api-server.key"))
-            .arg("-CAfile")
-            .arg(&ca)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let page = kubectl_mtls(
+        &ca,
+        &p("kube-api-server.crt"),
+        &p("kube-api-server.key"),
+        &p("admin.kubeconfig"),
     );
-    wait_for_port(port);
-    let out = Command::new(kubectl())
-        .arg("--kubeconfig")
-        .arg(p("admin.kubeconfig"))
-        .args([
-            "--server",
-            &format!("https://127.0.0.1:{port}"),
-            "--request-timeout",
-            "10s",
-            "get",
-            "--raw",
-            "/",
-        ])
-        .output()
-        .unwrap();
-    drop(server);
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("CN=admin"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(page.contains("CN=admin"), "{page}");
 }
 
 #[test]

@@ -359,48 +359,13 @@ fn kubectl_reads_every_kubeconfig_and_authenticates_as_admin() {
 
     // A TLS server holding kpki's apiserver certificate that requires a client certificate
     // signed by ca.crt; kubectl with admin.conf must complete the handshake.
-    let port = free_port();
     let pki = t.pki();
-    let server = Child(
-        Command::new(tool("openssl"))
-            .args([
-                "s_server",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-                "-www",
-                "-Verify",
-                "1",
-                "-verify_return_error",
-            ])
-            .arg("-cert")
-            .arg(pki.join("apiserver.crt"))
-            .arg("-key")
-            .arg(pki.join("apiserver.key"))
-            .arg("-CAfile")
-            .arg(pki.join("ca.crt"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let page = kubectl_mtls(
+        &pki.join("ca.crt"),
+        &pki.join("apiserver.crt"),
+        &pki.join("apiserver.key"),
+        &t.file("admin.conf"),
     );
-    wait_for_port(port);
-    let out = Command::new(&kubectl)
-        .arg("--kubeconfig")
-        .arg(t.file("admin.conf"))
-        .args([
-            "--server",
-            &format!("https://127.0.0.1:{port}"),
-            "--request-timeout",
-            "10s",
-            "get",
-            "--raw",
-            "/",
-        ])
-        .output()
-        .unwrap();
-    drop(server);
-    let page = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "kubectl failed: {}", stderr_of(&out));
     // openssl's status page shows the client certificate it verified.
     assert!(page.contains("CN=kubernetes-admin"), "{page}");
 }

@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn openssl(args: &[&str], dir: &std::path::Path) {
     let out = Command::new(tool("openssl"))
@@ -48,47 +48,12 @@ fn verify_client(ca: &std::path::Path, cert: &std::path::Path) {
 /// that requires a client certificate from ca.crt; returns the page openssl serves (it shows
 /// the verified client certificate).
 fn kubectl_mtls(t: &TreeDir, kubeconfig: &std::path::Path) -> String {
-    let port = free_port();
-    let server = Child(
-        Command::new(tool("openssl"))
-            .args([
-                "s_server",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-                "-www",
-                "-Verify",
-                "1",
-                "-verify_return_error",
-            ])
-            .arg("-cert")
-            .arg(t.pki().join("apiserver.crt"))
-            .arg("-key")
-            .arg(t.pki().join("apiserver.key"))
-            .arg("-CAfile")
-            .arg(t.pki().join("ca.crt"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(port);
-    let out = Command::new(kubectl())
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args([
-            "--server",
-            &format!("https://127.0.0.1:{port}"),
-            "--request-timeout",
-            "10s",
-            "get",
-            "--raw",
-            "/",
-        ])
-        .output()
-        .unwrap();
-    drop(server);
-    assert!(out.status.success(), "kubectl: {}", stderr_of(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::kubectl_mtls(
+        &t.pki().join("ca.crt"),
+        &t.pki().join("apiserver.crt"),
+        &t.pki().join("apiserver.key"),
+        kubeconfig,
+    )
 }
 
 const OPENSSL_CNF: &str = "[req]\ndistinguished_name = dn\nreq_extensions = ext\nprompt = no\n[dn]\nCN = bob\nO = devs\n[ext]\nsubjectKeyIdentifier = hash\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = clientAuth, serverAuth\nbasicConstraints = CA:TRUE\nsubjectAltName = DNS:bob.example.test\n";

@@ -99,24 +99,31 @@ impl ExpiryReport {
     }
 }
 
-/// RFC 3339 UTC with seconds (`2027-11-25T01:45:57Z`).
-pub fn rfc3339(t: SystemTime) -> String {
+/// The calendar date of `t` (whole seconds, UTC); `None` outside what X.509 can encode.
+fn calendar(t: SystemTime) -> Option<der::DateTime> {
     let secs = t
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    match der::DateTime::from_unix_duration(Duration::from_secs(secs)) {
-        Ok(d) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            d.year(),
-            d.month(),
-            d.day(),
-            d.hour(),
-            d.minutes(),
-            d.seconds()
-        ),
-        Err(_) => "invalid".into(),
-    }
+    der::DateTime::from_unix_duration(Duration::from_secs(secs)).ok()
+}
+
+/// RFC 3339 UTC with seconds (`2027-11-25T01:45:57Z`).
+pub fn rfc3339(t: SystemTime) -> String {
+    calendar(t).map_or_else(
+        || "invalid".into(),
+        |d| {
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                d.year(),
+                d.month(),
+                d.day(),
+                d.hour(),
+                d.minutes(),
+                d.seconds()
+            )
+        },
+    )
 }
 
 /// kubeadm's date layout `Jan 02, 2006 15:04 MST` (UTC).
@@ -124,21 +131,19 @@ pub fn kubeadm_date(t: SystemTime) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    match der::DateTime::from_unix_duration(Duration::from_secs(secs)) {
-        Ok(d) => format!(
-            "{} {:02}, {} {:02}:{:02} UTC",
-            MONTHS[d.month() as usize - 1],
-            d.day(),
-            d.year(),
-            d.hour(),
-            d.minutes()
-        ),
-        Err(_) => "invalid".into(),
-    }
+    calendar(t).map_or_else(
+        || "invalid".into(),
+        |d| {
+            format!(
+                "{} {:02}, {} {:02}:{:02} UTC",
+                MONTHS[d.month() as usize - 1],
+                d.day(),
+                d.year(),
+                d.hour(),
+                d.minutes()
+            )
+        },
+    )
 }
 
 fn residual(not_after: SystemTime, now: SystemTime) -> i64 {

@@ -247,3 +247,50 @@ pub fn assert_pairs_consistent(t: &TreeDir) {
     );
     assert!(report.starts_with("ok: "), "{report}");
 }
+
+/// kubectl with `kubeconfig` against a TLS server (openssl s_server on 127.0.0.1) holding
+/// `cert`/`key` and requiring a client certificate signed by `ca`; returns the page openssl
+/// serves, which shows the client certificate it verified.
+pub fn kubectl_mtls(ca: &Path, cert: &Path, key: &Path, kubeconfig: &Path) -> String {
+    let port = free_port();
+    let server = Child(
+        Command::new(tool("openssl"))
+            .args([
+                "s_server",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+                "-www",
+                "-Verify",
+                "1",
+                "-verify_return_error",
+            ])
+            .arg("-cert")
+            .arg(cert)
+            .arg("-key")
+            .arg(key)
+            .arg("-CAfile")
+            .arg(ca)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(port);
+    let out = Command::new(kubectl())
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args([
+            "--server",
+            &format!("https://127.0.0.1:{port}"),
+            "--request-timeout",
+            "10s",
+            "get",
+            "--raw",
+            "/",
+        ])
+        .output()
+        .unwrap();
+    drop(server);
+    assert!(out.status.success(), "kubectl: {}", stderr_of(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
