@@ -139,11 +139,7 @@ fn check_expiration_exit_codes() {
     assert_eq!(run(NOW, &[]), 4, "missing");
     // The JSON marks the row.
     let json: serde_json::Value = serde_json::from_slice(
-        &kpki()
-            .args(["certs", "check-expiration", "-o", "json", "--cert-dir"])
-            .arg(t.pki())
-            .arg("--kubeconfig-dir")
-            .arg(t.root())
+        &t.kpki(&["certs", "check-expiration", "-o", "json"])
             .output()
             .unwrap()
             .stdout,
@@ -321,18 +317,7 @@ fn renew_if_expiring_within_only_touches_what_is_due() {
         &["--key-algorithm", "ECDSA-P256"],
     );
     let before = snapshot(t.root());
-    let out = ok(kpki()
-        .args([
-            "certs",
-            "renew",
-            "all",
-            "--if-expiring-within",
-            "30d",
-            "--cert-dir",
-        ])
-        .arg(t.pki())
-        .arg("--kubeconfig-dir")
-        .arg(t.root()));
+    let out = ok(&mut t.kpki(&["certs", "renew", "all", "--if-expiring-within", "30d"]));
     assert!(out.contains("Nothing was renewed"), "{out}");
     assert_eq!(
         snapshot(t.root()),
@@ -370,18 +355,7 @@ fn renew_with_reuse_key_keeps_keys_and_named_renewals_touch_only_those() {
     let key_before = std::fs::read(t.pki().join("apiserver.key")).unwrap();
     let crt_before = std::fs::read(t.pki().join("apiserver.crt")).unwrap();
     let peer_before = std::fs::read(t.pki().join("etcd/peer.crt")).unwrap();
-    ok(kpki()
-        .args([
-            "certs",
-            "renew",
-            "apiserver",
-            "--reuse-key",
-            "--no-backup",
-            "--cert-dir",
-        ])
-        .arg(t.pki())
-        .arg("--kubeconfig-dir")
-        .arg(t.root()));
+    ok(&mut t.kpki(&["certs", "renew", "apiserver", "--reuse-key", "--no-backup"]));
     assert_eq!(
         std::fs::read(t.pki().join("apiserver.key")).unwrap(),
         key_before
@@ -395,19 +369,14 @@ fn renew_with_reuse_key_keeps_keys_and_named_renewals_touch_only_those() {
         peer_before
     );
     // The key algorithm follows the flag when given.
-    ok(kpki()
-        .args([
-            "certs",
-            "renew",
-            "etcd-peer",
-            "--key-algorithm",
-            "RSA-2048",
-            "--no-backup",
-            "--cert-dir",
-        ])
-        .arg(t.pki())
-        .arg("--kubeconfig-dir")
-        .arg(t.root()));
+    ok(&mut t.kpki(&[
+        "certs",
+        "renew",
+        "etcd-peer",
+        "--key-algorithm",
+        "RSA-2048",
+        "--no-backup",
+    ]));
     assert!(std::fs::read_to_string(t.pki().join("etcd/peer.key"))
         .unwrap()
         .starts_with("-----BEGIN RSA PRIVATE KEY-----"));
@@ -422,11 +391,7 @@ fn renew_skips_an_external_ca_and_refuses_cas() {
         &["--key-algorithm", "ECDSA-P256"],
     );
     std::fs::remove_file(t.pki().join("ca.key")).unwrap();
-    let out = ok(kpki()
-        .args(["certs", "renew", "all", "--no-backup", "--cert-dir"])
-        .arg(t.pki())
-        .arg("--kubeconfig-dir")
-        .arg(t.root()));
+    let out = ok(&mut t.kpki(&["certs", "renew", "all", "--no-backup"]));
     assert!(
         out.contains("Detected external ca, apiserver can't be renewed"),
         "{out}"
@@ -470,36 +435,20 @@ fn a_locked_tree_makes_renew_wait_then_say_locked() {
     holder.lock().unwrap();
     let before = snapshot(t.root());
     let out = run_expect(
-        kpki()
-            .args([
-                "certs",
-                "renew",
-                "all",
-                "--lock-timeout",
-                "1s",
-                "--cert-dir",
-            ])
-            .arg(t.pki())
-            .arg("--kubeconfig-dir")
-            .arg(t.root()),
+        &mut t.kpki(&["certs", "renew", "all", "--lock-timeout", "1s"]),
         1,
     );
     assert!(stderr_of(&out).contains("locked"), "{}", stderr_of(&out));
     assert_eq!(snapshot(t.root()), before);
     holder.unlock().unwrap();
-    ok(kpki()
-        .args([
-            "certs",
-            "renew",
-            "all",
-            "--lock-timeout",
-            "1s",
-            "--no-backup",
-            "--cert-dir",
-        ])
-        .arg(t.pki())
-        .arg("--kubeconfig-dir")
-        .arg(t.root()));
+    ok(&mut t.kpki(&[
+        "certs",
+        "renew",
+        "all",
+        "--lock-timeout",
+        "1s",
+        "--no-backup",
+    ]));
 }
 
 #[test]
@@ -511,11 +460,7 @@ fn concurrent_renewals_leave_a_consistent_tree() {
     );
     let children: Vec<_> = (0..5)
         .map(|_| {
-            kpki()
-                .args(["certs", "renew", "all", "--no-backup", "--cert-dir"])
-                .arg(t.pki())
-                .arg("--kubeconfig-dir")
-                .arg(t.root())
+            t.kpki(&["certs", "renew", "all", "--no-backup"])
                 .stdout(std::process::Stdio::null())
                 .spawn()
                 .unwrap()
@@ -528,13 +473,7 @@ fn concurrent_renewals_leave_a_consistent_tree() {
         );
     }
     assert_pairs_consistent(&t);
-    let v = kpki()
-        .args(["verify", "--cert-dir"])
-        .arg(t.pki())
-        .arg("--kubeconfig-dir")
-        .arg(t.root())
-        .output()
-        .unwrap();
+    let v = t.kpki(&["verify"]).output().unwrap();
     assert_eq!(
         v.status.code(),
         Some(0),
@@ -630,11 +569,12 @@ fn check_expiration_reads_the_kubelets_rotated_certificate_file() {
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(t.file("kubelet.conf"), rewritten).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&ok(kpki()
-        .args(["certs", "check-expiration", "-o", "json", "--cert-dir"])
-        .arg(t.pki())
-        .arg("--kubeconfig-dir")
-        .arg(t.root())))
+    let json: serde_json::Value = serde_json::from_str(&ok(&mut t.kpki(&[
+        "certs",
+        "check-expiration",
+        "-o",
+        "json",
+    ])))
     .unwrap();
     let row = json["certificates"]
         .as_array()
