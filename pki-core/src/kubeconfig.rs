@@ -22,6 +22,25 @@ pub fn build(
     client_cert: &Certificate,
     client_key: &PrivateKey,
 ) -> Result<Kubeconfig> {
+    single(
+        cluster_name,
+        server,
+        Some(ca),
+        user,
+        Some(client_cert),
+        client_key,
+    )
+}
+
+/// The one-cluster, one-user, one-context shape of [`build`] and [`partial`].
+fn single(
+    cluster_name: &str,
+    server: &str,
+    ca: Option<&Certificate>,
+    user: &str,
+    client_cert: Option<&Certificate>,
+    client_key: &PrivateKey,
+) -> Result<Kubeconfig> {
     let context = format!("{user}@{cluster_name}");
     let key_pem = client_key.to_pem()?;
     Ok(Kubeconfig {
@@ -33,7 +52,7 @@ pub fn build(
             name: cluster_name.into(),
             cluster: Some(Cluster {
                 server: Some(server.into()),
-                certificate_authority_data: Some(B64.encode(ca.to_pem())),
+                certificate_authority_data: ca.map(|c| B64.encode(c.to_pem())),
                 ..Default::default()
             }),
             ..Default::default()
@@ -41,7 +60,7 @@ pub fn build(
         auth_infos: vec![NamedAuthInfo {
             name: user.into(),
             auth_info: Some(AuthInfo {
-                client_certificate_data: Some(B64.encode(client_cert.to_pem())),
+                client_certificate_data: client_cert.map(|c| B64.encode(c.to_pem())),
                 client_key_data: Some(B64.encode(key_pem.as_bytes()).into()),
                 ..Default::default()
             }),
@@ -214,61 +233,37 @@ pub fn partial(
     user: &str,
     key: &PrivateKey,
 ) -> Result<Kubeconfig> {
-    let mut kc = Kubeconfig {
-        api_version: Some("v1".into()),
-        kind: Some("Config".into()),
-        preferences: Some(Default::default()),
-        clusters: vec![NamedCluster {
-            name: cluster_name.into(),
-            cluster: Some(Cluster {
-                server: Some(server.into()),
-                certificate_authority_data: ca.map(|c| B64.encode(c.to_pem())),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }],
-        auth_infos: vec![NamedAuthInfo {
-            name: user.into(),
-            auth_info: Some(AuthInfo {
-                client_key_data: Some(B64.encode(key.to_pem()?.as_bytes()).into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }],
-        contexts: Vec::new(),
-        current_context: None,
-        extensions: None,
-        other: Default::default(),
-    };
-    let context = format!("{user}@{cluster_name}");
-    kc.contexts.push(NamedContext {
-        name: context.clone(),
-        context: Some(Context {
-            cluster: cluster_name.into(),
-            user: Some(user.into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
-    kc.current_context = Some(context);
-    Ok(kc)
+    single(cluster_name, server, ca, user, None, key)
 }
 
-/// Completes a partial kubeconfig: the current user's certificate and the current cluster's CA.
-pub fn complete(
+/// Puts `ca` in the current context's cluster (as embedded data) and `client_cert` — and
+/// `client_key`, when given — in its user; everything else in the file is kept. Completing a
+/// partial kubeconfig and renewing a kubeconfig's credentials are both this.
+pub fn set_credentials(
     mut kc: Kubeconfig,
     ca: &Certificate,
     client_cert: &Certificate,
+    client_key: Option<&PrivateKey>,
 ) -> Result<Kubeconfig> {
-    let current = current_context_names(&kc)?;
-    for c in kc.clusters.iter_mut().filter(|c| c.name == current.0) {
+    let (cluster_name, user_name) = current_context_names(&kc)?;
+    for c in kc.clusters.iter_mut().filter(|c| c.name == cluster_name) {
         if let Some(cluster) = c.cluster.as_mut() {
             cluster.certificate_authority_data = Some(B64.encode(ca.to_pem()));
+            cluster.certificate_authority = None;
         }
     }
-    for u in kc.auth_infos.iter_mut().filter(|u| u.name == current.1) {
+    let key_data = client_key
+        .map(|k| k.to_pem())
+        .transpose()?
+        .map(|pem| B64.encode(pem.as_bytes()));
+    for u in kc.auth_infos.iter_mut().filter(|u| u.name == user_name) {
         if let Some(user) = u.auth_info.as_mut() {
             user.client_certificate_data = Some(B64.encode(client_cert.to_pem()));
+            user.client_certificate = None;
+            if let Some(data) = &key_data {
+                user.client_key_data = Some(data.clone().into());
+                user.client_key = None;
+            }
         }
     }
     Ok(kc)

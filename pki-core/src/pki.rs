@@ -842,7 +842,7 @@ impl<'a> Builder<'a> {
                 ),
             ));
         }
-        let yaml = kubeconfig::to_yaml(&kubeconfig::complete(kc, ca, &cert)?)?;
+        let yaml = kubeconfig::to_yaml(&kubeconfig::set_credentials(kc, ca, &cert, None)?)?;
         self.out.completed.push(File {
             location: Location::KubeconfigDir,
             path: k.file.clone(),

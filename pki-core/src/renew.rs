@@ -10,9 +10,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
-
 use crate::cert::{self, Certificate, CertificateParams, Signer, BACKDATE};
 use crate::error::{Error, Result};
 use crate::inventory::{self, Found};
@@ -433,34 +430,16 @@ fn renewed_kubeconfig(
     cert: &Certificate,
     key: &PrivateKey,
 ) -> Result<String> {
-    let Found::Present(mut loaded) = inventory::kubeconfig(tree, dirs, k) else {
+    let Found::Present(loaded) = inventory::kubeconfig(tree, dirs, k) else {
         return Err(Error::file(
             dirs.path(Location::KubeconfigDir, &k.file),
             "cannot be read to renew it",
         ));
     };
-    let current = loaded.current.clone();
-    for c in loaded
-        .config
-        .clusters
-        .iter_mut()
-        .filter(|c| c.name == current.cluster_name)
-    {
-        if let Some(cluster) = c.cluster.as_mut() {
-            cluster.certificate_authority_data = Some(B64.encode(ca.to_pem()));
-            cluster.certificate_authority = None;
-        }
-    }
-    for u in loaded
-        .config
-        .auth_infos
-        .iter_mut()
-        .filter(|u| u.name == current.user_name)
-    {
-        if let Some(user) = u.auth_info.as_mut() {
-            user.client_certificate_data = Some(B64.encode(cert.to_pem()));
-            user.client_key_data = Some(B64.encode(key.to_pem()?.as_bytes()).into());
-        }
-    }
-    kubeconfig::to_yaml(&loaded.config)
+    kubeconfig::to_yaml(&kubeconfig::set_credentials(
+        loaded.config,
+        ca,
+        cert,
+        Some(key),
+    )?)
 }
