@@ -45,14 +45,19 @@ fn flags(args: &PkiArgs) -> ConfigInput {
 /// The config file and flags merged, without defaults or validation: for commands that work
 /// from what is on disk (`check-expiration`, `renew`, `verify`).
 pub fn input(args: &PkiArgs) -> Result<ConfigInput, Failure> {
-    let from_file = match &args.config {
+    Ok(file_input(args)?.merge(flags(args)))
+}
+
+/// What `--config` says (nothing when it is not given).
+fn file_input(args: &PkiArgs) -> Result<ConfigInput, Failure> {
+    match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-            ConfigInput::from_kubeadm_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            Ok(ConfigInput::from_kubeadm_yaml(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?)
         }
-        None => ConfigInput::default(),
-    };
-    Ok(from_file.merge(flags(args)))
+        None => Ok(ConfigInput::default()),
+    }
 }
 
 /// The two directories, from flags, the config file, or kubeadm's defaults.
@@ -77,13 +82,7 @@ pub fn duration(text: &str, flag: &str) -> Result<std::time::Duration, Failure> 
 /// Resolves the cluster configuration for a command.
 pub fn resolve(args: &PkiArgs) -> Result<ClusterConfig, Failure> {
     let from_flags = flags(args);
-    let from_file = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-            ConfigInput::from_kubeadm_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        None => ConfigInput::default(),
-    };
+    let from_file = file_input(args)?;
     let merged = from_file.clone().merge(from_flags.clone());
     merged.resolve(&HostFacts::detect()).map_err(|e| {
         let Error::Config { field, message } = &e else {
@@ -107,16 +106,25 @@ pub fn resolve(args: &PkiArgs) -> Result<ClusterConfig, Failure> {
     })
 }
 
-/// The layout a command works on, where its files are, and the configuration's warnings.
+/// What a command works on: the layout, where its files are, the configuration's warnings,
+/// the merged input (file and flags), and the resolved configuration when there is one.
+pub struct Resolved {
+    pub layout: pki_core::layout::Layout,
+    pub dirs: pki_core::tree::Dirs,
+    pub warnings: Vec<String>,
+    pub input: ConfigInput,
+    /// kubeadm, resolved with defaults and validation (when `full` or `--config`).
+    pub config: Option<ClusterConfig>,
+}
+
+/// The layout a command works on, read once.
 ///
 /// kubeadm: from `--config` and flags; commands that work from what is on disk (`full` false)
-/// need no configuration (names and files do not depend on it). hard-way: from `--cluster`;
-/// both directories default to the current one.
-pub fn layout(
-    args: &PkiArgs,
-    full: bool,
-) -> Result<(pki_core::layout::Layout, pki_core::tree::Dirs, Vec<String>), Failure> {
+/// need no configuration unless `--config` is given (names and files do not depend on it).
+/// hard-way: from `--cluster`; both directories default to the current one.
+pub fn layout(args: &PkiArgs, full: bool) -> Result<Resolved, Failure> {
     use crate::args::Profile;
+    let input = input(args)?;
     match args.profile {
         Profile::HardWay => {
             let path = args.cluster.as_ref().ok_or_else(|| {
@@ -132,35 +140,39 @@ pub fn layout(
                 .kubeconfig_dir
                 .clone()
                 .unwrap_or_else(|| cert_dir.clone());
-            Ok((
+            let dirs = pki_core::tree::Dirs {
+                cert_dir,
+                kubeconfig_dir,
+            };
+            Ok(Resolved {
                 layout,
-                pki_core::tree::Dirs {
-                    cert_dir,
-                    kubeconfig_dir,
-                },
-                Vec::new(),
-            ))
+                dirs,
+                warnings: Vec::new(),
+                input,
+                config: None,
+            })
         }
         Profile::Kubeadm => {
             if args.cluster.is_some() {
                 return Err("--cluster: only the hard-way profile takes a cluster description (pass --profile hard-way)".to_string().into());
             }
-            let config = if full || args.config.is_some() {
-                resolve(args)?
+            let (config, resolved) = if full || args.config.is_some() {
+                let c = resolve(args)?;
+                (c.clone(), Some(c))
             } else {
-                let input = input(args)?;
                 let mut c = ClusterConfig::for_localhost(pki_core::KeyAlgorithm::Rsa2048);
                 let d = dirs(&input);
                 c.cert_dir = d.cert_dir;
                 c.kubeconfig_dir = d.kubeconfig_dir;
-                c
+                (c, None)
             };
-            let dirs = pki_core::tree::Dirs::from(&config);
-            Ok((
-                pki_core::spec::kubeadm_layout(&config),
-                dirs,
-                config.warnings.clone(),
-            ))
+            Ok(Resolved {
+                layout: pki_core::spec::kubeadm_layout(&config),
+                dirs: pki_core::tree::Dirs::from(&config),
+                warnings: config.warnings.clone(),
+                input,
+                config: resolved,
+            })
         }
     }
 }

@@ -252,7 +252,7 @@ pub fn run(command: CsrCommand, out: &mut Out) -> Result<u8, Failure> {
 
 /// `kpki certs generate-csr`.
 pub fn generate(args: &PkiArgs, out: &mut Out) -> Result<u8, Failure> {
-    let (layout, dirs, _) = crate::config::layout(args, true)?;
+    let crate::config::Resolved { layout, dirs, .. } = crate::config::layout(args, true)?;
     let existing = store::load(&dirs, &layout)?;
     let files = pki_core::external::generate_csrs(&layout, &dirs, &existing)?;
     for path in store::commit(&dirs, &files)? {

@@ -51,7 +51,7 @@ fn cells(r: &ExpiryRow, with_ca: bool) -> Vec<String> {
 
 pub fn run(args: &PkiArgs, window: &WarnWindow, out: &mut Out) -> Result<u8, Failure> {
     let warn = crate::config::duration(&window.warn_within, "--warn-within")?;
-    let (layout, dirs, _) = crate::config::layout(args, false)?;
+    let crate::config::Resolved { layout, dirs, .. } = crate::config::layout(args, false)?;
     let now = crate::now::now()?;
     let tree = store::load(&dirs, &layout)?;
     let report = expiry::check_expiration(&tree, &dirs, &layout, now);

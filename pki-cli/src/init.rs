@@ -20,7 +20,12 @@ pub enum What {
 }
 
 pub fn run(args: &PkiArgs, what: What, out: &mut Out) -> Result<u8, Failure> {
-    let (layout, dirs, warnings) = crate::config::layout(args, true)?;
+    let crate::config::Resolved {
+        layout,
+        dirs,
+        warnings,
+        ..
+    } = crate::config::layout(args, true)?;
     let now = crate::now::now()?;
     let selection = match &what {
         What::All => Selection::all(&layout),

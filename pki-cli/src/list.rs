@@ -7,7 +7,9 @@ use crate::args::{OutputFormat, PkiArgs};
 use crate::{Failure, Out};
 
 pub fn run(args: &PkiArgs, out: &mut Out) -> Result<u8, Failure> {
-    let (layout, _, warnings) = crate::config::layout(args, true)?;
+    let crate::config::Resolved {
+        layout, warnings, ..
+    } = crate::config::layout(args, true)?;
     for w in &warnings {
         out.warn(w);
     }

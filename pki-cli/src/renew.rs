@@ -18,8 +18,12 @@ pub struct Flags {
 }
 
 pub fn run(args: &PkiArgs, flags: &Flags, out: &mut Out) -> Result<u8, Failure> {
-    let input = crate::config::input(args)?;
-    let (layout, dirs, _) = crate::config::layout(args, false)?;
+    let crate::config::Resolved {
+        layout,
+        dirs,
+        input,
+        ..
+    } = crate::config::layout(args, false)?;
     let now = crate::now::now()?;
     let targets = renew::targets(&layout, &flags.names)?;
     let key_algorithm = input

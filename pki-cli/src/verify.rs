@@ -8,15 +8,15 @@ use crate::{Failure, Out};
 
 pub fn run(args: &PkiArgs, window: &WarnWindow, out: &mut Out) -> Result<u8, Failure> {
     let warn_within = crate::config::duration(&window.warn_within, "--warn-within")?;
-    let (layout, dirs, _) = crate::config::layout(args, false)?;
-    let now = crate::now::now()?;
     // kubeadm SANs are checked against a configuration only when one is given (the hard way's
-    // description always says what they must be).
-    let config = if args.config.is_some() {
-        Some(crate::config::resolve(args)?)
-    } else {
-        None
-    };
+    // description always says what they must be); `layout` resolves it then.
+    let crate::config::Resolved {
+        layout,
+        dirs,
+        config,
+        ..
+    } = crate::config::layout(args, false)?;
+    let now = crate::now::now()?;
     let tree = store::load(&dirs, &layout)?;
     let options = VerifyOptions {
         now,
